@@ -1,0 +1,18 @@
+"""Network models: activations, vector fields, Jacobians and their structure."""
+
+from ._activation import BUILTIN_ACTIVATIONS, Activation, SlopeBounds, make_activation
+from ._expression import parse_expression
+from ._networks import MAX_SYMBOLIC_SIZE, FiringRateNetwork, HopfieldNetwork
+from ._structure import JacobianSet
+
+__all__ = [
+    "Activation",
+    "SlopeBounds",
+    "make_activation",
+    "BUILTIN_ACTIVATIONS",
+    "parse_expression",
+    "FiringRateNetwork",
+    "HopfieldNetwork",
+    "MAX_SYMBOLIC_SIZE",
+    "JacobianSet",
+]
