@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sps
 import sympy as sp
 
+from .._exact import rational_matrix
 from ..errors import InvalidModelError
 from ._activation import Activation, make_activation
 from ._structure import JacobianSet
@@ -31,6 +32,7 @@ __all__ = ["FiringRateNetwork", "HopfieldNetwork", "MAX_SYMBOLIC_SIZE"]
 
 # A full sympy Jacobian costs about 21 s at n = 50 (sympy 1.14, 2 cores).
 MAX_SYMBOLIC_SIZE = 40
+MAX_EXACT_RANK_SIZE = 300
 
 
 class _Network:
@@ -71,7 +73,7 @@ class _Network:
             side=self.side,
             slope_min=low,
             slope_max=high,
-            exact_box=self._box_is_exact(),
+            exact_box_test=self._box_is_exact,
         )
 
     def _box_is_exact(self) -> bool:
@@ -226,12 +228,12 @@ class FiringRateNetwork(_Network):
 
     def _box_is_exact(self) -> bool:
         # D(x) = phi'(W x + u) reaches every point of the slope box only when
-        # W x + u covers R^n, that is when W is invertible.
-        if self.n > 2000:
+        # W x + u covers R^n, that is when W is invertible. The rank is exact
+        # (floats scaled to integers); larger networks answer False, which
+        # only makes refutations look for a concrete state instead.
+        if self.n > MAX_EXACT_RANK_SIZE:
             return False
-        dense = self.dense_weights()
-        singular_values = np.linalg.svd(dense, compute_uv=False)
-        return bool(singular_values[-1] > 1e-8 * max(singular_values[0], 1.0))
+        return rational_matrix(self.dense_weights()).rank() == self.n
 
 
 class HopfieldNetwork(_Network):

@@ -14,7 +14,9 @@ this object and never a family's name, so a new family that produces a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from fractions import Fraction
 from typing import Literal
 
@@ -41,7 +43,8 @@ class JacobianSet:
     exact_box : bool
         True when every :math:`D` of the box is a limit of Jacobians the model
         attains, so a box vertex with an unstable eigenvalue refutes
-        contraction of the model itself, not just of the box.
+        contraction of the model itself, not just of the box. Computed on
+        first use, since for firing-rate networks it needs an exact rank.
     """
 
     weights: np.ndarray | sps.csr_array
@@ -49,7 +52,11 @@ class JacobianSet:
     side: Literal["left", "right"]
     slope_min: Fraction
     slope_max: Fraction
-    exact_box: bool = False
+    exact_box_test: Callable[[], bool] | None = field(default=None, repr=False)
+
+    @cached_property
+    def exact_box(self) -> bool:
+        return bool(self.exact_box_test()) if self.exact_box_test is not None else False
 
     @property
     def n(self) -> int:
@@ -74,7 +81,7 @@ class JacobianSet:
             side="right" if self.side == "left" else "left",
             slope_min=self.slope_min,
             slope_max=self.slope_max,
-            exact_box=self.exact_box,
+            exact_box_test=self.exact_box_test,
         )
 
     def at(self, slopes: np.ndarray) -> np.ndarray:
