@@ -207,7 +207,7 @@ def derive_slope_bounds(expression: sp.Expr, *, name: str = "activation") -> Slo
         ranges: list[sp.Set] = []
         for piece, domain in pieces:
             for interval in _intervals(domain):
-                if continuous_domain(piece, X, interval) != interval:
+                if not _is_continuous_on(piece, interval):
                     raise ExpressionError(field, "a function defined and continuous on all reals",
                                           name, f"It is undefined or discontinuous on part of {interval}.")
                 ranges.append(function_range(sp.diff(piece, X), X, interval))
@@ -232,6 +232,44 @@ def derive_slope_bounds(expression: sp.Expr, *, name: str = "activation") -> Slo
         lower_attained=bool(slope_range.contains(lower) == sp.true),
         upper_attained=bool(slope_range.contains(upper) == sp.true),
     )
+
+
+# Functions of the whitelist that are continuous on all of R.
+_CONTINUOUS_FUNCTIONS = (sp.exp, sp.tanh, sp.sinh, sp.cosh, sp.sin, sp.cos, sp.atan, sp.erf,
+                         sp.Abs, sp.Max, sp.Min)
+
+
+def _is_continuous_on(expression: sp.Expr, interval: sp.Interval) -> bool:
+    """Decide whether a smooth piece is defined and continuous on an interval.
+
+    sympy's ``continuous_domain`` answers most cases; for functions it does
+    not know (it raises for ``erf``) each node of the tree is checked: a
+    whitelisted continuous function of continuous arguments is continuous,
+    a quotient needs a denominator without zeros, a root or a logarithm a
+    positive argument.
+    """
+    try:
+        return continuous_domain(expression, X, interval) == interval
+    except NotImplementedError:
+        pass
+    if expression.is_number or expression == X:
+        return True
+    if isinstance(expression, (sp.Add, sp.Mul)) or isinstance(expression, _CONTINUOUS_FUNCTIONS):
+        return all(_is_continuous_on(argument, interval) for argument in expression.args)
+    if isinstance(expression, sp.Pow):
+        base, exponent = expression.args
+        if not _is_continuous_on(base, interval):
+            return False
+        if exponent.is_integer and exponent >= 0:
+            return True
+        base_range = function_range(base, X, interval)
+        return bool(base_range.inf > 0) if not exponent.is_integer else \
+            sp.S.Zero not in base_range
+    if isinstance(expression, sp.log):
+        argument = expression.args[0]
+        return _is_continuous_on(argument, interval) and bool(
+            function_range(argument, X, interval).inf > 0)
+    return False
 
 
 def _check_continuity(expression: sp.Expr, pieces, name: str) -> None:

@@ -134,7 +134,8 @@ def is_positive_definite_interval(matrix: np.ndarray, error_bound: float = 0.0, 
         Bound on the 2-norm distance to the true matrix (for example the
         Frobenius norm of a :func:`matmul_error_bound` result).
     shift : float, optional
-        The shift :math:`s`; by default twice the rounding bound.
+        The shift :math:`s`; by default ``error_bound`` plus twice the
+        rounding bound of the factorization.
     """
     a = np.asarray(matrix, dtype=float)
     n = a.shape[0]
@@ -148,9 +149,10 @@ def is_positive_definite_interval(matrix: np.ndarray, error_bound: float = 0.0, 
     g = Fraction(gamma(2 * (n + 1)))
     diagonal_sum = _upper_sum(np.abs(np.diag(a)))
     # Bounds before the shift, so the shift can be chosen to exceed them.
-    base = g / (1 - g) * diagonal_sum + Fraction(error_bound) + Fraction(n * (n + 2)) * Fraction(2.0**-1022)
+    rounding = g / (1 - g) * diagonal_sum + Fraction(n * (n + 2)) * Fraction(2.0**-1022)
     if shift is None:
-        shift = round_up(2 * base + Fraction(UNIT_ROUNDOFF) * diagonal_sum / max(n, 1))
+        shift = round_up(Fraction(error_bound) + 2 * rounding
+                         + Fraction(UNIT_ROUNDOFF) * diagonal_sum / max(n, 1))
     shifted = a - shift * np.eye(n)
     try:
         factor = np.linalg.cholesky(shifted)
