@@ -3,6 +3,7 @@
 from ._activation import BUILTIN_ACTIVATIONS, Activation, SlopeBounds, make_activation
 from ._expression import parse_expression
 from ._networks import MAX_SYMBOLIC_SIZE, FiringRateNetwork, HopfieldNetwork
+from ._loading import CLAIMS, FAMILIES, METHODS, ModelSpec, load_model, model_from_dict
 from ._structure import JacobianSet
 
 __all__ = [
@@ -15,4 +16,10 @@ __all__ = [
     "HopfieldNetwork",
     "MAX_SYMBOLIC_SIZE",
     "JacobianSet",
+    "ModelSpec",
+    "load_model",
+    "model_from_dict",
+    "METHODS",
+    "CLAIMS",
+    "FAMILIES",
 ]

@@ -1,0 +1,163 @@
+"""Time ctdyn's certificates, checks and simulation against n, beside naive baselines.
+
+Run ``python benchmarks/run.py`` (about 10 minutes on 2 cores) to print the
+table and rewrite docs/benchmarks.md with it and a description of the
+machine. ``--quick`` runs the small sizes only. BLAS runs on one thread, as
+in ``ctdyn.analyze``: several OpenBLAS copies contending for two cores slow
+some solves 30-130x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sps
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ctdyn.certify._log_norm import log_norm_certificate  # noqa: E402
+from ctdyn.models import FiringRateNetwork  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+# A row is skipped once a smaller size of the same task took longer than this.
+SKIP_AFTER_SECONDS = 120.0
+
+
+def contracting_weights(n: int, seed: int = 0) -> np.ndarray:
+    """Return a dense random W whose absolute row sums are about 0.64."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, n)) * (0.8 / n)
+
+
+def sparse_weights(n: int, per_row: int = 5, seed: int = 0) -> sps.csr_array:
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), per_row)
+    columns = rng.integers(0, n, n * per_row)
+    values = rng.standard_normal(n * per_row) * (0.8 / per_row)
+    return sps.csr_array((values, (rows, columns)), shape=(n, n))
+
+
+def timed(function, *args, **kwargs):
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def bench_log_norm(quick: bool) -> list[dict]:
+    rows = []
+    dense_sizes = [100, 1000, 2000] if quick else [100, 1000, 2000, 5000, 10000]
+    for n in dense_sizes:
+        network = FiringRateNetwork(contracting_weights(n))
+        seconds, certificate = timed(log_norm_certificate, network.jacobian_set)
+        rows.append({"task": "log_norm_inf + check, dense", "n": n, "seconds": seconds,
+                     "result": f"{certificate.status}, rate {certificate.rate:.4f}, {certificate.checked}",
+                     "baseline": "", "baseline_seconds": None})
+    sparse_sizes = [10_000] if quick else [10_000, 100_000]
+    for n in sparse_sizes:
+        network = FiringRateNetwork(sparse_weights(n))
+        seconds, certificate = timed(log_norm_certificate, network.jacobian_set)
+        rows.append({"task": "log_norm_inf + check, sparse (5 per row)", "n": n, "seconds": seconds,
+                     "result": f"{certificate.status}, rate {certificate.rate:.4f}, {certificate.checked}",
+                     "baseline": "", "baseline_seconds": None})
+    return rows
+
+
+def bench_exact_check(quick: bool) -> list[dict]:
+    """Exact rational re-check of the log-norm against the interval bound."""
+    rows = []
+    sizes = [100, 300] if quick else [100, 300, 1000, 2000]
+    for n in sizes:
+        jacobian_set = FiringRateNetwork(contracting_weights(n)).jacobian_set
+        exact_seconds, exact = timed(log_norm_certificate, jacobian_set, exact_limit=10**12)
+        interval_seconds, interval = timed(log_norm_certificate, jacobian_set, exact_limit=0)
+        rows.append({"task": "log_norm_inf, exact check (interval beside)", "n": n,
+                     "seconds": exact.details["check_time_s"],
+                     "result": f"rates exact {exact.rate:.6f} / interval {interval.rate:.6f}",
+                     "baseline": "interval check", "baseline_seconds": interval.details["check_time_s"]})
+    return rows
+
+
+def bench_symbolic_baseline(quick: bool) -> list[dict]:
+    """The naive route: a full sympy Jacobian, against ctdyn's structured form."""
+    rows = []
+    sizes = [10, 20] if quick else [10, 20, 30]
+    for n in sizes:
+        network = FiringRateNetwork(contracting_weights(n))
+        structured_seconds, _ = timed(network.structured_jacobian)
+        naive_seconds, _ = timed(network.symbolic_jacobian, max_size=n)
+        rows.append({"task": "Jacobian: structured -C + D W", "n": n, "seconds": structured_seconds,
+                     "result": "", "baseline": "dense sympy Jacobian", "baseline_seconds": naive_seconds})
+    return rows
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}"
+                         for name in ("numpy", "scipy", "sympy", "cvxpy", "clarabel", "scs",
+                                      "control", "python-flint"))
+    return (f"{cpu}; {os.cpu_count()} cores; Python {platform.python_version()}; "
+            f"{platform.system()} {platform.release()}; {versions}; BLAS limited to 1 thread")
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = ["| task | n | ctdyn (s) | result | baseline | baseline (s) |",
+             "|---|---:|---:|---|---|---:|"]
+    for row in rows:
+        baseline_seconds = "" if row["baseline_seconds"] is None else f"{row['baseline_seconds']:.3f}"
+        lines.append(f"| {row['task']} | {row['n']:,} | {row['seconds']:.3f} | {row['result']} | "
+                     f"{row['baseline']} | {baseline_seconds} |")
+    return "\n".join(lines)
+
+
+SECTIONS = [bench_log_norm, bench_exact_check, bench_symbolic_baseline]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--no-write", action="store_true", help="print only; keep docs/benchmarks.md")
+    options = parser.parse_args(argv)
+
+    rows: list[dict] = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for section in SECTIONS:
+            print(f"running {section.__name__} ...", file=sys.stderr, flush=True)
+            rows.extend(section(options.quick))
+    table = format_table(rows)
+    print(table)
+    if not options.no_write:
+        write_record(table, options.quick)
+    return 0
+
+
+def write_record(table: str, quick: bool) -> None:
+    today = datetime.date.today().isoformat()
+    text = (
+        "# Benchmarks\n\n"
+        "Written by `python benchmarks/run.py`"
+        + (" --quick" if quick else "")
+        + f" on {today}.\n\nMachine: {machine_description()}.\n\n"
+        + table
+        + "\n"
+    )
+    (ROOT / "docs" / "benchmarks.md").write_text(text)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
