@@ -1,0 +1,406 @@
+r"""Run the certificate methods on a network, look for refutations, and simulate.
+
+:func:`analyze` is the library's main entry point and what ``ctdyn
+certify`` runs. It proceeds in named steps: contraction certificates, a
+refutation witness when none of them succeeds, the equilibrium and its
+linearization, the energy certificate, then simulation that challenges every
+certified claim. A certified bound that simulation beats (beyond the stated
+integration tolerance) makes :meth:`Analysis.exit_status` return 3: that is a
+bug in ctdyn or in a solver it trusted, never a property of the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._version import __version__
+from .certify._certificate import (
+    CERTIFIED,
+    CLAIMS,
+    INCONCLUSIVE,
+    REFUTED,
+    Certificate,
+    to_json_value,
+)
+from .errors import InvalidModelError, SolverError
+
+__all__ = ["analyze", "Analysis", "METHODS", "DEFAULT_METHODS", "CONTRACTION_METHODS"]
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("log_norm_inf", "log_norm_1", "lmi_euclidean", "lmi_diagonal", "energy", "linearization")
+CONTRACTION_METHODS = ("log_norm_inf", "log_norm_1", "lmi_euclidean", "lmi_diagonal")
+DEFAULT_METHODS = METHODS
+
+# Generic SDP cost grows fast. Measured for one whole certificate (bisection
+# included) on 2 cores: full P 8 s at n = 25 and about 60 s at n = 50 (SCS);
+# diagonal P 4.6 s at n = 50 and 52 s at n = 100 (SCS). Above these sizes
+# the LMI methods report inconclusive instead of running for minutes.
+LMI_SIZE_LIMITS = {"lmi_euclidean": 30, "lmi_diagonal": 100}
+# Refutation witnesses need dense eigenvalues or exact characteristic polynomials.
+WITNESS_SIZE_LIMIT = 2000
+# Newton with a dense Jacobian.
+EQUILIBRIUM_SIZE_LIMIT = 5000
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class SimulationSummary:
+    """What simulation observed, with the arrays the report plots."""
+
+    times: np.ndarray
+    states: np.ndarray
+    metric: dict | None
+    claimed_rate: float | None
+    observed_rate: float | None
+    consistent: bool
+    energy_consistent: bool | None
+    worst_excess: float | None
+    tolerance: float | None
+    rtol: float
+    atol: float
+    log_distance_ratios: np.ndarray | None = None
+    energies: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_json_value({
+            "trajectories": int(self.states.shape[1]),
+            "t_final": float(self.times[-1]),
+            "metric": self.metric,
+            "claimed_rate": self.claimed_rate,
+            "observed_rate": self.observed_rate,
+            "consistent": self.consistent,
+            "energy_consistent": self.energy_consistent,
+            "worst_excess": self.worst_excess,
+            "tolerance": self.tolerance,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "notes": self.notes,
+        })
+
+
+@dataclass
+class Analysis:
+    """Certificates, equilibrium and simulation for one network."""
+
+    network: Any
+    certificates: list[Certificate]
+    equilibrium: dict | None = None
+    simulation: SimulationSummary | None = None
+    witness: dict | None = None
+
+    def claim_status(self, claim: str) -> str:
+        """Return the combined status of a claim over all methods.
+
+        ``certified`` if any method certified it, else ``refuted`` if any
+        refuted it, else ``inconclusive``; ``not_checked`` if no method
+        addressed it.
+        """
+        statuses = [c.status for c in self.certificates if c.claim == claim]
+        if not statuses:
+            return "not_checked"
+        for status in (CERTIFIED, REFUTED):
+            if status in statuses:
+                return status
+        return INCONCLUSIVE
+
+    def best_contraction(self) -> Certificate | None:
+        certified = [c for c in self.certificates
+                     if c.claim == "contraction" and c.status == CERTIFIED]
+        return max(certified, key=lambda c: c.rate) if certified else None
+
+    @property
+    def contradicted(self) -> bool:
+        simulation = self.simulation
+        return bool(simulation is not None and (not simulation.consistent
+                                                or simulation.energy_consistent is False))
+
+    def verdict(self, require: Sequence[str] = ()) -> str:
+        """Return ``certified``, ``refuted``, ``inconclusive`` or ``contradicted``.
+
+        With ``require`` the verdict covers those claims; without, every
+        claim that some method addressed.
+        """
+        if self.contradicted:
+            return "contradicted"
+        claims = list(require) or [claim for claim in CLAIMS
+                                   if self.claim_status(claim) != "not_checked"]
+        statuses = [self.claim_status(claim) for claim in claims]
+        if statuses and all(status == CERTIFIED for status in statuses):
+            return CERTIFIED
+        if REFUTED in statuses:
+            return REFUTED
+        return INCONCLUSIVE
+
+    def exit_status(self, require: Sequence[str] = ()) -> int:
+        """Return 0 (done, required claims certified), 1 (a required claim not certified) or 3."""
+        if self.contradicted:
+            return 3
+        if any(self.claim_status(claim) != CERTIFIED for claim in require):
+            return 1
+        return 0
+
+    def to_dict(self, require: Sequence[str] = ()) -> dict[str, Any]:
+        """Return the JSON report (the command-line contract)."""
+        return to_json_value({
+            "ctdyn_version": __version__,
+            "model": self.network.to_dict(),
+            "certificates": [c.to_dict() for c in self.certificates],
+            "claims": {claim: self.claim_status(claim) for claim in CLAIMS},
+            "equilibrium": self.equilibrium,
+            "simulation": self.simulation.to_dict() if self.simulation is not None else None,
+            "require": list(require),
+            "verdict": self.verdict(require),
+        })
+
+
+def _validate_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
+    if methods is None:
+        return DEFAULT_METHODS
+    methods = tuple(methods)
+    for index, method in enumerate(methods):
+        if method not in METHODS:
+            raise InvalidModelError(f"methods[{index}]", "one of " + ", ".join(METHODS), method,
+                                    "Check the spelling of the method name.")
+    if not methods:
+        raise InvalidModelError("methods", "at least one method", [], "Name a method or omit the option.")
+    return methods
+
+
+def analyze(network, *, methods: Sequence[str] | None = None, simulate: bool = True,
+            trajectories: int = 8, t_final: float | None = None, seed: int = 0,
+            progress: Progress | None = None) -> Analysis:
+    r"""Certify, refute and challenge a network's convergence claims.
+
+    Parameters
+    ----------
+    network : FiringRateNetwork or HopfieldNetwork
+    methods : sequence of str, optional
+        Any of :data:`METHODS`; all by default.
+    simulate : bool
+        Integrate a batch of trajectories and compare them with every
+        certified bound.
+    trajectories : int
+        Number of trajectories (at least 2 for contraction checks).
+    t_final : float, optional
+        Horizon; by default 5 / rate for a certified rate, clipped to [5, 50],
+        else 20.
+    seed : int
+        Seed of the initial states.
+    progress : callable(stage, fraction), optional
+        Called as work advances (the command line draws a bar).
+
+    Returns
+    -------
+    Analysis
+    """
+    methods = _validate_methods(methods)
+    if isinstance(trajectories, bool) or not isinstance(trajectories, (int, np.integer)) or trajectories < 1:
+        raise InvalidModelError("trajectories", "a positive integer", trajectories,
+                                "Use for example 8.")
+    report = progress or (lambda stage, fraction: None)
+    certificates: list[Certificate] = []
+    stages = len(methods) + (1 if simulate else 0)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        for index, method in enumerate(m for m in methods if m in CONTRACTION_METHODS):
+            report(method, index / stages)
+            certificates.append(_contraction_certificate(network, method))
+
+        witness = None
+        contraction_methods = [c for c in certificates if c.claim == "contraction"]
+        if contraction_methods and not any(c.certified for c in contraction_methods):
+            report("refutation", len(certificates) / stages)
+            witness = _find_witness(network)
+            if witness is not None:
+                certificates = [_refute(c, witness) if c.claim == "contraction" else c
+                                for c in certificates]
+
+        contraction = next((c for c in certificates
+                            if c.claim == "contraction" and c.certified), None)
+        equilibrium = None
+        if "linearization" in methods:
+            report("linearization", len(certificates) / stages)
+            certificate, equilibrium = _linearization(network, contraction)
+            certificates.append(certificate)
+        if "energy" in methods:
+            report("energy", len(certificates) / stages)
+            certificates.append(_energy(network))
+
+    analysis = Analysis(network, certificates, equilibrium, None, witness)
+    if simulate:
+        report("simulation", len(certificates) / stages)
+        analysis.simulation = _simulate(analysis, trajectories=trajectories,
+                                        t_final=t_final, seed=seed)
+    report("done", 1.0)
+    return analysis
+
+
+def _contraction_certificate(network, method: str) -> Certificate:
+    from .certify._log_norm import log_norm_certificate
+
+    jacobian_set = network.jacobian_set
+    if method == "log_norm_inf":
+        return log_norm_certificate(jacobian_set, norm="l_inf")
+    if method == "log_norm_1":
+        return log_norm_certificate(jacobian_set, norm="l_1")
+
+    limit = LMI_SIZE_LIMITS[method]
+    if network.n > limit:
+        return Certificate(method=method, claim="contraction", status=INCONCLUSIVE,
+                           reason=f"n = {network.n} exceeds this LMI's size limit of {limit}; "
+                                  "use the log-norm methods at this size")
+    from .certify._lmi import lmi_contraction
+
+    metric = "full" if method == "lmi_euclidean" else "diagonal"
+    try:
+        return lmi_contraction(jacobian_set, metric=metric)
+    except SolverError as error:
+        return Certificate(method=method, claim="contraction", status=INCONCLUSIVE,
+                           reason=f"solver failed: {error}")
+
+
+def _find_witness(network) -> dict | None:
+    if network.n > WITNESS_SIZE_LIMIT:
+        logger.info("no refutation search above n = %d", WITNESS_SIZE_LIMIT)
+        return None
+    from .certify._witness import contraction_witness
+
+    return contraction_witness(network)
+
+
+def _refute(certificate: Certificate, witness: dict) -> Certificate:
+    reason = ("contraction is impossible in any norm: " + _describe_witness(witness)
+              + f"; this method's own bound was: {certificate.reason}")
+    return Certificate(
+        method=certificate.method, claim=certificate.claim, status=REFUTED,
+        rate=None, metric=certificate.metric, checked=witness.get("checked", "float"),
+        margin=certificate.margin, reason=reason, witness=witness,
+        evidence=certificate.evidence, details=certificate.details,
+    )
+
+
+def _describe_witness(witness: dict) -> str:
+    if witness.get("kind") == "unstable_jacobian":
+        state = _short_vector(witness.get("state", []))
+        if witness.get("checked") == "exact":
+            return (f"the Jacobian at x = {state} is not Hurwitz (exact Routh-Hurwitz test on its "
+                    "rational characteristic polynomial)")
+        real = witness.get("eigenvalue", [float("nan"), 0.0])[0]
+        return f"the Jacobian at x = {state} has an eigenvalue with real part {real:.6g} >= 0"
+    if witness.get("kind") == "two_equilibria":
+        return "the network has two distinct equilibria"
+    return str(witness.get("kind", "witness"))
+
+
+def _short_vector(values, limit: int = 4) -> str:
+    values = list(values)
+    shown = ", ".join(f"{float(v):.4g}" for v in values[:limit])
+    return f"({shown}{', ...' if len(values) > limit else ''})"
+
+
+def _linearization(network, contraction: Certificate | None):
+    if network.n > EQUILIBRIUM_SIZE_LIMIT:
+        return (Certificate(method="linearization", claim="local_stability", status=INCONCLUSIVE,
+                            reason=f"n = {network.n} exceeds the dense Newton limit of "
+                                   f"{EQUILIBRIUM_SIZE_LIMIT}"), None)
+    from .certify._linearization import linearization_certificate
+
+    certificate = linearization_certificate(network, contraction=contraction)
+    equilibrium = certificate.evidence.get("equilibrium")
+    if equilibrium is not None:
+        equilibrium = dict(equilibrium)
+        equilibrium["unique"] = contraction is not None
+    return certificate, equilibrium
+
+
+def _energy(network) -> Certificate:
+    from .certify._energy import energy_certificate
+
+    return energy_certificate(network)
+
+
+def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
+              seed: int) -> SimulationSummary:
+    """Integrate a batch and challenge the certified contraction rate and energy decrease."""
+    from .simulate import (
+        check_contraction_bound,
+        check_energy_decrease,
+        energy_traces,
+        integrate,
+        observed_contraction,
+        spread_initial_states,
+    )
+
+    network = analysis.network
+    best = analysis.best_contraction()
+    if t_final is None:
+        t_final = float(np.clip(5.0 / best.rate, 5.0, 50.0)) if best is not None else 20.0
+    center = None
+    if analysis.equilibrium is not None:
+        center = np.asarray(analysis.equilibrium["x"], dtype=float)
+    scale = _initial_scale(network)
+    x0 = spread_initial_states(network.n, max(trajectories, 1), scale=scale, seed=seed,
+                               center=center)
+    rtol, atol = SIMULATION_RTOL, SIMULATION_ATOL
+    t_eval = np.linspace(0.0, t_final, 201)
+    result = integrate(network.vector_field, x0, t_final=t_final, rtol=rtol, atol=atol,
+                       t_eval=t_eval)
+
+    summary = SimulationSummary(times=result.t, states=result.states, metric=None,
+                                claimed_rate=None, observed_rate=None, consistent=True,
+                                energy_consistent=None, worst_excess=None, tolerance=None,
+                                rtol=rtol, atol=atol)
+    if trajectories >= 2:
+        metric = best.metric if best is not None else {"norm": "l_2"}
+        observation = observed_contraction(result, metric, seed=seed)
+        summary.metric = metric
+        summary.observed_rate = float(observation.rate)
+        summary.log_distance_ratios = observation.log_ratios
+        if best is not None:
+            check = check_contraction_bound(observation, best.rate)
+            summary.claimed_rate = best.rate
+            summary.consistent = bool(check.consistent)
+            summary.worst_excess = float(check.worst_excess)
+            summary.tolerance = float(check.tolerance)
+            if not check.consistent:
+                logger.error("simulation beats the certified rate %.6g of %s: pair %s at t = %.4g, "
+                             "excess %.3g over tolerance %.3g", best.rate, best.method, check.pair,
+                             check.time, check.worst_excess, check.tolerance)
+                summary.notes.append(f"trajectories {check.pair} violate the bound of {best.method} "
+                                     f"at t = {check.time:.4g}")
+
+    energy = next((c for c in analysis.certificates
+                   if c.claim == "energy_decrease" and c.certified), None)
+    if energy is not None:
+        from .symbolic import energy_function
+
+        function = energy_function(network)
+        trace = energy_traces(result, function.value)
+        energy_check = check_energy_decrease(trace)
+        summary.energies = trace.energies
+        summary.energy_consistent = bool(energy_check.consistent)
+        if not energy_check.consistent:
+            logger.error("simulation shows the certified energy increasing: trajectory %d at "
+                         "t = %.4g", energy_check.trajectory, energy_check.time)
+            summary.notes.append(f"energy increases along trajectory {energy_check.trajectory} "
+                                 f"at t = {energy_check.time:.4g}")
+    return summary
+
+
+# Tight tolerances keep the distance floors of the consistency checks small.
+SIMULATION_RTOL = 1e-8
+SIMULATION_ATOL = 1e-10
+
+
+def _initial_scale(network) -> float:
+    """Return a box half-width that reaches the saturated parts of the activation."""
+    return 2.0 + float(np.max(np.abs(network.input)))
