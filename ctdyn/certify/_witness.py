@@ -203,7 +203,8 @@ def _extreme_slope_witness(network, *, rng, exact: bool) -> dict | None:
     bounds = network.activation.slope_bounds
     for bound, attained in ((bounds.upper, bounds.upper_attained),
                             (bounds.lower, bounds.lower_attained)):
-        if not attained or not sp.sympify(bound).is_Rational:
+        # Slope bounds are sympy numbers derived by ctdyn, never user text.
+        if not attained or not isinstance(bound, sp.Rational):
             continue
         point = extreme_slope_point(network.activation.expression, sp.Rational(bound))
         if point is None:
