@@ -29,12 +29,12 @@ from .certify._certificate import (
     to_json_value,
 )
 from .errors import InvalidModelError, SolverError
+from .models import METHODS
 
 __all__ = ["analyze", "Analysis", "METHODS", "DEFAULT_METHODS", "CONTRACTION_METHODS"]
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("log_norm_inf", "log_norm_1", "lmi_euclidean", "lmi_diagonal", "energy", "linearization")
 CONTRACTION_METHODS = ("log_norm_inf", "log_norm_1", "lmi_euclidean", "lmi_diagonal")
 DEFAULT_METHODS = METHODS
 
@@ -290,12 +290,15 @@ def _refute(certificate: Certificate, witness: dict) -> Certificate:
 
 def _describe_witness(witness: dict) -> str:
     if witness.get("kind") == "unstable_jacobian":
-        state = _short_vector(witness.get("state", []))
+        if witness.get("state") is None:
+            where = "a slope-box vertex that real states approach"
+        else:
+            where = f"x = {_short_vector(witness['state'])}"
         if witness.get("checked") == "exact":
-            return (f"the Jacobian at x = {state} is not Hurwitz (exact Routh-Hurwitz test on its "
+            return (f"the Jacobian at {where} is not Hurwitz (exact Routh-Hurwitz test on its "
                     "rational characteristic polynomial)")
         real = witness.get("eigenvalue", [float("nan"), 0.0])[0]
-        return f"the Jacobian at x = {state} has an eigenvalue with real part {real:.6g} >= 0"
+        return f"the Jacobian at {where} has an eigenvalue with real part {real:.6g} >= 0"
     if witness.get("kind") == "two_equilibria":
         return "the network has two distinct equilibria"
     return str(witness.get("kind", "witness"))

@@ -25,6 +25,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+# Claim names shared by the API, model files and the JSON report.
+from ..models import CLAIMS
+
 __all__ = ["Certificate", "CERTIFIED", "REFUTED", "INCONCLUSIVE", "CLAIMS"]
 
 CERTIFIED = "certified"
@@ -33,9 +36,6 @@ INCONCLUSIVE = "inconclusive"
 
 Status = Literal["certified", "refuted", "inconclusive"]
 Checked = Literal["exact", "interval", "float"]
-
-# Claim names used in the API, the model file (`require`) and the JSON.
-CLAIMS = ("contraction", "energy_decrease", "local_stability")
 
 
 @dataclass
