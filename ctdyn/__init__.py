@@ -6,7 +6,14 @@ are private.
 
 from ._version import __version__
 from .analysis import Analysis, analyze
-from .certify._certificate import Certificate
+from .certify import (
+    Certificate,
+    energy_certificate,
+    find_equilibrium,
+    linearization_certificate,
+    lmi_contraction,
+    log_norm_certificate,
+)
 from .errors import (
     CtdynError,
     CtdynWarning,
@@ -25,12 +32,22 @@ from .models import (
     load_model,
     make_activation,
 )
+from .simulate import integrate
+from .symbolic import energy_function, prove_energy_identity
 
 __all__ = [
     "__version__",
     "analyze",
     "Analysis",
     "Certificate",
+    "log_norm_certificate",
+    "lmi_contraction",
+    "energy_certificate",
+    "linearization_certificate",
+    "find_equilibrium",
+    "energy_function",
+    "prove_energy_identity",
+    "integrate",
     "FiringRateNetwork",
     "HopfieldNetwork",
     "JacobianSet",
