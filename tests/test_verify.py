@@ -110,3 +110,22 @@ def test_upper_row_sums_bound_exact_ones():
     exact = exact_abs_row_sums(weights, eta)
     for value, truth in zip(sums, exact):
         assert abs(Fraction(value) - truth) <= Fraction(relative) * Fraction(value) + Fraction(absolute)
+
+
+@pytest.mark.parametrize("n", [8, 50, 120])
+def test_lapack_cholesky_meets_backward_error_bound(n):
+    # The interval test relies on |R R^T - A| <= gamma_{n+1} |R||R^T|
+    # (Demmel 1989; Higham, Thm 10.3) for numpy's blocked LAPACK Cholesky;
+    # check it with the exact rational residual.
+    rng = np.random.default_rng(n)
+    basis = rng.standard_normal((n, n))
+    matrix = basis @ basis.T / n + 1e-6 * np.eye(n)
+    factor = np.linalg.cholesky(matrix)
+    exact_factor = rational_matrix(factor)
+    residual = exact_factor * exact_factor.transpose() - rational_matrix(matrix)
+    bound = np.abs(factor) @ np.abs(factor).T
+    allowed = Fraction(gamma(n + 1))
+    for i in range(n):
+        for j in range(n):
+            error = abs(Fraction(int(residual[i, j].p), int(residual[i, j].q)))
+            assert error <= allowed * Fraction(bound[i, j]) * (1 + Fraction(gamma(n + 2)))
