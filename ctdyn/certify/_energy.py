@@ -80,7 +80,7 @@ def energy_certificate(network: HopfieldNetwork | FiringRateNetwork, *, seed: in
     proof = prove_energy_identity(network)
     evidence = _evidence(energy, proof)
     if not proof.proved:
-        failed = next(text for text, holds in zip(proof.steps, proof.holds) if not holds)
+        failed = next(text for text, shown in zip(proof.steps, proof.shown) if not shown)
         return Certificate(METHOD, CLAIM, INCONCLUSIVE, evidence=evidence,
                            reason=f"sympy did not prove the energy identity: {failed}",
                            details=_model_details(network))
@@ -122,7 +122,7 @@ def _evidence(energy, proof) -> dict:
         "primitive": sp.sstr(energy.primitive.expression),
         "primitive_method": energy.primitive.method,
         "identity_steps": list(proof.steps),
-        "identity_holds": list(proof.holds),
+        "identity_shown": list(proof.shown),
     }
 
 
@@ -195,9 +195,11 @@ def _states_for_preactivations(network, preactivations: np.ndarray) -> np.ndarra
     """Return states x whose preactivation (x, or W x + u) is near the given values."""
     if isinstance(network, HopfieldNetwork):
         return preactivations
-    # Least squares for W x = z - u; with singular W the states only come close.
     if network.n > 2000:
+        # Dense least squares costs O(n^3) here, so large firing-rate networks
+        # get these values as plain random states instead.
         return preactivations
+    # Least squares for W x = z - u; with singular W the states only come close.
     targets = (preactivations - network.input[None, :]).T
     solution, *_ = np.linalg.lstsq(network.dense_weights(), targets, rcond=None)
     return solution.T

@@ -82,7 +82,7 @@ def vanishes(expression: sp.Expr) -> tuple[bool, str]:
 
     ``cancel`` comes first. It puts the expression over one denominator and
     treats ``tanh(x0)`` and the like as independent generators, so it never
-    reports a false zero; ``expand`` alone reports false non-zeros on
+    reports a false zero. ``expand`` alone reports false non-zeros on
     rational functions. ``cancel`` leaves ``Piecewise`` objects alone, so
     each distinct one is first replaced by a fresh symbol, which is sound:
     a rational function that is zero in free symbols stays zero at any
@@ -391,7 +391,8 @@ def _quadrature_primitive(activation: Activation):
         values = np.asarray(values, dtype=float)
         flat = values.ravel()
         result, _ = scipy.integrate.quad_vec(
-            lambda t: flat**2 * t * activation.derivative(flat * t), 0.0, 1.0, epsrel=1e-12)
+            lambda t: flat**2 * t * activation.derivative(flat * t), 0.0, 1.0, epsrel=1e-12,
+            norm="max")
         return result.reshape(values.shape)
 
     return evaluate
@@ -496,9 +497,10 @@ class EnergyFunction:
     primitive : Primitive
         :math:`G(s) = \int_0^s r\,\phi'(r)\,dr`, derived by sympy.
     structured_energy, structured_time_derivative : sympy.Expr
-        :math:`E` and :math:`\dot E` with ``IndexedBase`` symbols ``x``,
-        ``W``, ``u``, ``c`` (and ``z = W x + u`` for firing-rate networks)
-        and sums up to ``n - 1``; their size does not grow with ``n``.
+        :math:`E` and :math:`\dot E` as sums up to ``n - 1`` over the
+        ``IndexedBase`` symbols ``x``, ``W``, ``u`` and ``c``. Firing-rate
+        networks use ``z = W x + u`` in place of ``x``. The size of these
+        expressions does not grow with ``n``.
         ``phi``, ``phi'`` and ``G`` appear as undefined functions, defined in
         :attr:`definitions`.
     structured_gradient : sympy.Expr
@@ -581,7 +583,6 @@ class EnergyFunction:
     def _lines(self, printer, structured: bool | None, *, plain: bool) -> list[str]:
         if structured is None:
             structured = self.n > MAX_SYMBOLIC_SIZE
-        state = "x" if self.is_hopfield else "z"
         if plain:
             names = ("E(x) = ", "dE/dx[i] = ", "dE/dt = ", "where ")
         else:
@@ -597,10 +598,10 @@ class EnergyFunction:
             lines += [_component_name(index, plain) + printer(component)
                       for index, component in enumerate(concrete.gradient_display)]
             lines.append(names[2] + printer(concrete.time_derivative_display))
-        lines.append(names[3] + self._definitions_text(printer, state, structured, plain))
+        lines.append(names[3] + self._definitions_text(printer, structured, plain))
         return lines
 
-    def _definitions_text(self, printer, state: str, structured: bool, plain: bool) -> str:
+    def _definitions_text(self, printer, structured: bool, plain: bool) -> str:
         definitions = self.definitions
         parts = [f"{name}(s) = {printer(definitions[name].expr)}" if plain
                  else rf"{_latex_name(name)}(s) = {printer(definitions[name].expr)}"
@@ -650,10 +651,10 @@ class EnergyFunction:
         preactivation = _matvec(network.weights, states) + network.input[None, :]
         return preactivation, network.leak, network.leak * network.input
 
-    def _hopfield_energy(self, states: np.ndarray, leak: np.ndarray, drive: np.ndarray):
+    def _hopfield_energy(self, states: np.ndarray, leak: np.ndarray, inputs: np.ndarray):
         rates = self.network.activation(states)
         quadratic = np.sum(rates * _matvec(self.network.weights, rates), axis=1)
-        return (-0.5 * quadratic - rates @ drive
+        return (-0.5 * quadratic - rates @ inputs
                 + np.sum(leak[None, :] * self.primitive(states), axis=1))
 
     def __repr__(self) -> str:
@@ -734,7 +735,7 @@ class HopfieldParts:
 
     ``drive`` is :math:`f(x) = -C x + W \Phi(x) + u`. The energy reads only
     the upper triangle of ``weights``, so it is the energy of the symmetric
-    matrix with that triangle; the drive reads whole rows.
+    matrix with that triangle. The drive reads whole rows.
     """
 
     energy: sp.Expr
@@ -825,24 +826,24 @@ class IdentityProof:
     activation : str
     steps : tuple of str
         Each claim that was checked, with the sympy step that showed it.
-    holds : tuple of bool
-        Whether each step was shown; ``False`` means sympy did not show the
-        difference to be zero, not that it is non-zero.
+    shown : tuple of bool
+        Whether each step was shown. ``False`` means that sympy did not show
+        the difference to be zero, not that it is non-zero.
     """
 
     family: str
     activation: str
     steps: tuple[str, ...]
-    holds: tuple[bool, ...]
+    shown: tuple[bool, ...]
 
     @property
     def proved(self) -> bool:
-        """Whether every step holds (and there is at least one)."""
-        return bool(self.holds) and all(self.holds)
+        """Whether every step was shown (and there is at least one)."""
+        return bool(self.shown) and all(self.shown)
 
     def to_dict(self) -> dict:
         return {"family": self.family, "activation": self.activation, "proved": self.proved,
-                "steps": list(self.steps), "holds": list(self.holds)}
+                "steps": list(self.steps), "shown": list(self.shown)}
 
 
 def prove_energy_identity(network: HopfieldNetwork | FiringRateNetwork, *,
@@ -875,7 +876,7 @@ def prove_energy_identity(network: HopfieldNetwork | FiringRateNetwork, *,
     in independent symbols. Setting :math:`w_{01} = w_{02} = 0` gives
     :math:`d \equiv 0`, hence :math:`e \equiv 0`, hence :math:`\delta_k
     \equiv 0` for any :math:`n`. The change of variables is linear and row by
-    row in the same way, and the chain rule holds at every size.
+    row in the same way, and the chain rule is valid at every size.
 
     Returns
     -------
@@ -901,9 +902,9 @@ def prove_energy_identity(network: HopfieldNetwork | FiringRateNetwork, *,
                       f"{MAX_SYMBOLIC_SIZE}; the generic proof covers it", True))
     logger.info("energy identity for %s with %s: %d steps, %d shown",
                 network.family, network.activation.name, len(steps),
-                sum(holds for _, holds in steps))
+                sum(shown for _, shown in steps))
     return IdentityProof(network.family, network.activation.name,
-                         tuple(text for text, _ in steps), tuple(holds for _, holds in steps))
+                         tuple(text for text, _ in steps), tuple(shown for _, shown in steps))
 
 
 def _primitive_step(activation: sp.Expr, primitive: sp.Expr) -> tuple[str, bool]:
@@ -972,8 +973,8 @@ def _firing_rate_flow(states, weights, uniform, inputs, activation):
 def _change_of_variables_steps(states, hopfield_states, weights, uniform, inputs, label):
     """Check W f(x) = -c z + W phi(z) + c u at z = W x + u, for an undefined phi.
 
-    The identity is linear algebra and holds for every activation, so phi
-    stays an undefined function; this also keeps ``cancel`` away from
+    The identity is linear algebra and true for every activation, so phi
+    stays an undefined function. This also keeps ``cancel`` away from
     ``exp`` of long sums, which it expands into products of generators.
     """
     activation = PHI(X)
@@ -1056,7 +1057,7 @@ def _structural_steps(states, weights, leak, inputs) -> list[tuple[str, bool]]:
 
 
 def _summarize(checks: list[tuple[str, bool]], claim: str) -> tuple[str, bool]:
-    failures = [text for text, holds in checks if not holds]
+    failures = [text for text, shown in checks if not shown]
     if failures:
         return f"{claim}: not shown for {len(failures)} of {len(checks)} ({failures[0]})", False
     return f"{claim} (cancel, {len(checks)} components)", True
