@@ -189,6 +189,25 @@ def main(argv=None) -> int:
     return 0
 
 
+NOTES = """\
+What the rows measure (one run each, wall-clock seconds):
+
+- log_norm_inf + check: optimal weights (Perron vectors) and the re-check of
+  every row, exact up to 250,000 stored weights and with a priori rounding
+  bounds above. Random W with absolute row sums near 0.64, tanh slopes.
+- exact check: the same re-check forced to exact integers (python-flint),
+  beside the rigorous floating-point bound.
+- Jacobian: ctdyn's structured -C + D W against a dense sympy Jacobian (the
+  naive route; it grows roughly as n^3 and exceeds a minute near n = 60).
+- LMI: a whole certificate, bisection on the rate and the exact re-check of
+  the rounded proposal included. `lmi_contraction(solver="auto")` uses
+  Clarabel up to n = 20 and SCS above. The vertex SDP (one LMI per slope-box
+  vertex, 2^n of them) is the unstructured baseline and the ground truth.
+- simulate: one batched Dormand-Prince integration of 8 trajectories against
+  8 sequential scipy RK45 runs (one run timed, times 8).
+"""
+
+
 def write_record(table: str, quick: bool) -> None:
     today = datetime.date.today().isoformat()
     text = (
@@ -196,6 +215,8 @@ def write_record(table: str, quick: bool) -> None:
         "Written by `python benchmarks/run.py`"
         + (" --quick" if quick else "")
         + f" on {today}.\n\nMachine: {machine_description()}.\n\n"
+        + NOTES
+        + "\n"
         + table
         + "\n"
     )
