@@ -198,7 +198,7 @@ What the rows measure (one run each, wall-clock seconds):
 - exact check: the same re-check forced to exact integers (python-flint),
   beside the rigorous floating-point bound.
 - Jacobian: ctdyn's structured -C + D W against a dense sympy Jacobian (the
-  naive route; it grows roughly as n^3 and exceeds a minute near n = 60).
+  naive route; its cost grows roughly as n^3).
 - LMI: a whole certificate, bisection on the rate and the exact re-check of
   the rounded proposal included. `lmi_contraction(solver="auto")` uses
   Clarabel up to n = 20 and SCS above. The vertex SDP (one LMI per slope-box
