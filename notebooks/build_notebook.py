@@ -43,8 +43,9 @@ and its gradient is $\nabla E = -\operatorname{diag}(\phi'(x))\,f(x)$, so $\dot 
     ("code", r"""energy = energy_function(network)
 print(energy.plain())"""),
     ("code", r"""proof = prove_energy_identity(network)
-for step, holds in zip(proof.steps, proof.holds):
-    print("holds" if holds else "FAILS", "|", step)"""),
+for step, shown in zip(proof.steps, proof.shown):
+    print("shown" if shown else "NOT SHOWN", "|", step)
+print("identity proved:", proof.proved)"""),
     ("markdown", r"""## Certify, then challenge by simulation
 
 `ctdyn.analyze` runs every certificate method, looks for refutations, and simulates a batch of trajectories. The energy must decrease along each of them."""),
