@@ -129,3 +129,12 @@ def test_lapack_cholesky_meets_backward_error_bound(n):
         for j in range(n):
             error = abs(Fraction(int(residual[i, j].p), int(residual[i, j].q)))
             assert error <= allowed * Fraction(bound[i, j]) * (1 + Fraction(gamma(n + 2)))
+
+
+def test_exact_row_sums_with_huge_entries():
+    # Entries above 2**53 scale to integers with a negative shift.
+    weights = np.array([[1e300, 3.0], [0.0, 2.0**60]])
+    eta = np.array([1e10, 0.5])
+    expected = [sum(abs(Fraction(weights[i, j])) * Fraction(eta[j]) for j in range(2)) for i in range(2)]
+    assert exact_abs_row_sums(weights, eta) == expected
+    assert exact_abs_row_sums(sps.csr_array(weights), eta) == expected

@@ -39,8 +39,9 @@ def exact_abs_row_sums(weights, eta: np.ndarray) -> list[Fraction]:
     magnitudes = np.abs(np.asarray(weights, dtype=float))
     weight_integers, weight_shift = _integer_scaled(magnitudes)
     product = flint.fmpz_mat(weight_integers) * flint.fmpz_mat([[value] for value in eta_integers])
-    denominator = 2 ** (weight_shift + eta_shift)
-    return [Fraction(int(product[i, 0]), denominator) for i in range(product.nrows())]
+    # A negative shift (entries above 2**53) makes the scale a multiplier.
+    denominator = Fraction(2) ** (weight_shift + eta_shift)
+    return [Fraction(int(product[i, 0])) / denominator for i in range(product.nrows())]
 
 
 def _sparse_row_sums(weights: sps.csr_array, eta_integers: list[int], eta_shift: int) -> list[Fraction]:
@@ -48,14 +49,14 @@ def _sparse_row_sums(weights: sps.csr_array, eta_integers: list[int], eta_shift:
     if magnitudes.size == 0:
         return [Fraction(0)] * weights.shape[0]
     (data_integers,), data_shift = _integer_scaled(magnitudes.reshape(1, -1))
-    denominator = 2 ** (data_shift + eta_shift)
+    denominator = Fraction(2) ** (data_shift + eta_shift)
     sums = []
     indptr, indices = weights.indptr, weights.indices
     for row in range(weights.shape[0]):
         total = 0
         for position in range(indptr[row], indptr[row + 1]):
             total += data_integers[position] * eta_integers[indices[position]]
-        sums.append(Fraction(total, denominator))
+        sums.append(Fraction(total) / denominator)
     return sums
 
 
