@@ -78,6 +78,7 @@ def test_batch_shapes_preserved():
         ("log(x)", "defined and continuous"),
         ("sqrt(x)", "defined and continuous"),
         ("x/abs(x)", "jump"),
+        ("x/0", "division by zero"),
         ("tanhh(x)", "not a known"),
         ("3", "expression in x"),
     ],

@@ -225,3 +225,10 @@ def test_hopfield_side_rate():
     network = HopfieldNetwork(np.array([[0.2, -0.5], [0.3, 0.1]]))
     certificate = log_norm_certificate(network.jacobian_set)
     assert certificate.rate == pytest.approx(1 - (0.3 + np.sqrt(0.61)) / 2, abs=CLOSED_FORM)
+
+
+def test_weights_near_float_range_inconclusive():
+    # 1e308 overflows the Perron vector computation; no certificate follows.
+    certificate = log_norm_certificate(frn([[0.0, 1e308], [1e308, 0.0]]).jacobian_set)
+    assert certificate.status == "inconclusive"
+    assert "could not be computed" in certificate.reason

@@ -293,7 +293,13 @@ def log_norm_certificate(jacobian_set: JacobianSet, *, norm: str = "l_inf",
     # The l_1 problem is the l_inf problem of the transposed set, weights 1/eta.
     working = jacobian_set if norm == "l_inf" else jacobian_set.transpose()
     if weights is None:
-        eta, float_value = optimal_weights(working)
+        try:
+            eta, float_value = optimal_weights(working)
+        except (np.linalg.LinAlgError, ValueError, spla.ArpackNoConvergence) as error:
+            # Entries near the float range overflow in the Perron vector
+            # computation; without weights there is nothing to check.
+            return Certificate(method=method, claim="contraction", status=INCONCLUSIVE,
+                               reason=f"the optimal weights could not be computed: {error}")
     else:
         eta = np.asarray(weights, dtype=float)
         eta = eta if norm == "l_inf" else 1.0 / eta

@@ -199,6 +199,9 @@ def derive_slope_bounds(expression: sp.Expr, *, name: str = "activation") -> Slo
         slope is unbounded, or if sympy cannot find the range of the slope.
     """
     field = "activation"
+    if expression.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise ExpressionError(field, "a finite expression", name,
+                              "It contains a division by zero or an infinite value.")
     if expression.free_symbols - {X}:
         raise ExpressionError(field, "an expression in x only", name,
                               "Replace other names by numbers.")
