@@ -8,7 +8,7 @@ from ctdyn.errors import ExpressionError, InvalidModelError
 from ctdyn.models import make_activation
 
 # Slope intervals: sigmoid (0, 1/4]; tanh and hardtanh [0, 1]; relu [0, 1];
-# softplus (0, 1); a decreasing -tanh [-1, 0] (ctdyn reference cases).
+# softplus (0, 1); a decreasing -tanh [-1, 0] (closed-form derivatives).
 REFERENCE_SLOPES = [
     ("tanh", 0, 1, False, True),
     ("sigmoid", 0, sp.Rational(1, 4), False, True),

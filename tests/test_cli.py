@@ -19,7 +19,7 @@ CONTRACT_KEYS = ("ctdyn_version", "model", "certificates", "equilibrium", "simul
                  "claims", "require", "verdict")
 RATE_TOLERANCE = 1e-9
 
-# ctdyn reference cases, closed form: W = [[0.2, -0.5], [0.3, 0.1]] has the
+# Closed form: W = [[0.2, -0.5], [0.3, 0.1]] has the
 # Metzler majorant [[0.2, 0.5], [0.3, 0.1]] with spectral abscissa
 # 0.15 + sqrt(0.0025 + 0.15) = 0.5405124838, so the optimal weighted l_inf
 # (and l_1) rate is 1 - 0.5405124838 = 0.4594875162.

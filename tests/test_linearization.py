@@ -30,7 +30,7 @@ REFERENCE_INPUT = [0.5, -1.0]
 # Equilibrium of x' = -x + tanh(W x + u) for the weights and input above,
 # computed with mpmath.findroot at 30 significant digits (mp.dps = 30).
 REFERENCE_EQUILIBRIUM = np.array([0.759489486723259404, -0.686219384065527831])
-# The ctdyn reference cases list (0.7594894900, -0.6862193800): eight correct
+# An earlier hand-made table gave (0.7594894900, -0.6862193800): eight correct
 # digits padded with zeros, so they are compared at 1e-8.
 TABLE_EQUILIBRIUM = np.array([0.7594894900, -0.6862193800])
 # Eigenvalues of J(x*) = -I + diag(1 - tanh(W x* + u)^2) W at the mpmath
@@ -281,7 +281,7 @@ def test_tampered_rate_fails_exact_check():
 
 
 def test_singular_jacobian_inconclusive():
-    # W = [[0.5, 0.5], [0.5, 0.5]]: -I + W has the eigenvalue 0 at x = 0 (ctdyn reference cases).
+    # W = [[0.5, 0.5], [0.5, 0.5]]: -I + W has the eigenvalue 0 at x = 0 (closed form).
     network = FiringRateNetwork([[0.5, 0.5], [0.5, 0.5]])
     certificate = linearization_certificate(network)
     assert certificate.status == "inconclusive"

@@ -36,7 +36,7 @@ GROUND_TRUTH_TOLERANCE = 1e-6
 # The vertex bisection used as ground truth runs to this bracket width.
 VERTEX_RATE_TOLERANCE = 1e-7
 
-# ctdyn reference cases, computed by vertex LMIs: firing-rate network
+# Computed independently by vertex LMIs and bisection: firing-rate network
 # x' = -x + tanh(W x + u). The best full-P rate over the 4 vertex LMIs is
 # 0.7141. At D = diag(1, 0) the Jacobian has eigenvalue -0.8, so no metric
 # gives a rate above 0.8.

@@ -21,7 +21,7 @@ def frn(weights, **options):
     return FiringRateNetwork(weights, **options)
 
 
-# ctdyn reference cases (closed forms): x' = -x + tanh(W x + u).
+# Closed forms for x' = -x + tanh(W x + u): Metzler majorants and Perron values.
 def test_reference_weighted_linf_rate():
     certificate = log_norm_certificate(frn([[0.2, -0.5], [0.3, 0.1]]).jacobian_set, norm="l_inf")
     assert certificate.status == "certified"

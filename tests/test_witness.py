@@ -99,7 +99,7 @@ def test_extreme_slope_point_absent():
 
 def test_reference_singular_jacobian_witness():
     # W = [[0.5, 0.5], [0.5, 0.5]], u = 0: at x = 0 the Jacobian -I + W has
-    # the eigenvalue 0 (ctdyn reference cases).
+    # the eigenvalue 0 (closed form).
     network = FiringRateNetwork([[0.5, 0.5], [0.5, 0.5]])
     witness = contraction_witness(network)
     assert witness["kind"] == "unstable_jacobian"
@@ -193,7 +193,7 @@ def test_float_witness_above_exact_limit():
 
 
 @pytest.mark.parametrize("weights", [
-    [[0.2, -0.5], [0.3, 0.1]],    # rate 0.7141 with a quadratic metric (ctdyn reference cases)
+    [[0.2, -0.5], [0.3, 0.1]],    # rate 0.7141 with a quadratic metric (vertex LMIs)
     [[0.2, 0.6], [0.6, -0.4]],    # symmetric, Euclidean rate 0.4291796068
 ])
 def test_reference_contracting_networks_have_no_witness(weights):
