@@ -355,8 +355,17 @@ def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
                                center=center)
     rtol, atol = SIMULATION_RTOL, SIMULATION_ATOL
     t_eval = np.linspace(0.0, t_final, 201)
-    result = integrate(network.vector_field, x0, t_final=t_final, rtol=rtol, atol=atol,
-                       t_eval=t_eval)
+    try:
+        result = integrate(network.vector_field, x0, t_final=t_final, rtol=rtol, atol=atol,
+                           t_eval=t_eval)
+    except SolverError as error:
+        # A network that is not certified may diverge; that is an observation,
+        # not invalid input, and it cannot contradict a certified bound.
+        logger.warning("simulation stopped: %s", error)
+        return SimulationSummary(times=np.zeros(1), states=x0[None], metric=None,
+                                 claimed_rate=None, observed_rate=None, consistent=True,
+                                 energy_consistent=None, worst_excess=None, tolerance=None,
+                                 rtol=rtol, atol=atol, notes=[f"simulation stopped: {error}"])
 
     summary = SimulationSummary(times=result.t, states=result.states, metric=None,
                                 claimed_rate=None, observed_rate=None, consistent=True,
@@ -387,7 +396,12 @@ def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
         from .symbolic import energy_function
 
         function = energy_function(network)
-        trace = energy_traces(result, function.value)
+        try:
+            trace = energy_traces(result, function.value)
+        except InvalidModelError as error:
+            # Energies overflow along a diverging trajectory; nothing to compare.
+            summary.notes.append(f"energy not evaluated along the trajectories: {error}")
+            return summary
         energy_check = check_energy_decrease(trace)
         summary.energies = trace.energies
         summary.energy_consistent = bool(energy_check.consistent)
