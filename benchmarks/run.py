@@ -87,7 +87,7 @@ def bench_exact_check(quick: bool) -> list[dict]:
 
 
 def bench_symbolic_baseline(quick: bool) -> list[dict]:
-    """The naive route: a full sympy Jacobian, against ctdyn's structured form."""
+    """Time a full sympy Jacobian (the naive route) against ctdyn's structured form."""
     rows = []
     sizes = [10, 20] if quick else [10, 20, 30]
     for n in sizes:

@@ -53,7 +53,7 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class SimulationSummary:
-    """What simulation observed, with the arrays the report plots."""
+    """Observations of one simulation, with the arrays the report plots."""
 
     times: np.ndarray
     states: np.ndarray

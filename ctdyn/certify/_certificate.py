@@ -10,7 +10,7 @@ Status semantics, shared by every method and family:
 ``refuted``
     The claim is false, shown by ``witness`` (two equilibria, a Jacobian with
     an eigenvalue of nonnegative real part, a state where the energy grows).
-    ``checked`` says how the witness was checked; ``"float"`` means by
+    ``checked`` states how the witness was checked; ``"float"`` means by
     floating-point residuals only.
 ``inconclusive``
     Neither; ``reason`` says why (a solver status, a rate that is not

@@ -226,10 +226,10 @@ def _interval_worst_rows(model: _RowModel, eta: np.ndarray) -> np.ndarray:
     """Return rigorous upper bounds on the worst value of each weighted row, divided by eta_i.
 
     The n-term sums carry the a priori bound of ``upper_abs_row_sums``. The
-    few operations per row that follow are done in floats too; each adds at
-    most ``u`` times the magnitude of its operands, so ``16 u`` times the
-    sum of the magnitudes of all terms bounds their total error with room to
-    spare (about six operations, and the slopes rounded to floats).
+    few operations per row that follow are done in floats too. Each adds at
+    most ``u`` times the magnitude of its operands. There are about six of
+    them, plus the slopes rounded to floats, so ``16 u`` times the sum of the
+    magnitudes of all terms bounds their total error with room to spare.
     """
     sums, relative, absolute = upper_abs_row_sums(model.weights, eta)
     unit = 2.0**-53

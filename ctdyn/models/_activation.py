@@ -245,7 +245,7 @@ _CONTINUOUS_FUNCTIONS = (sp.exp, sp.tanh, sp.sinh, sp.cosh, sp.sin, sp.cos, sp.a
 def _is_continuous_on(expression: sp.Expr, interval: sp.Interval) -> bool:
     """Decide whether a smooth piece is defined and continuous on an interval.
 
-    sympy's ``continuous_domain`` answers most cases; for functions it does
+    sympy's ``continuous_domain`` decides most cases; for functions it does
     not know (it raises for ``erf``) each node of the tree is checked: a
     whitelisted continuous function of continuous arguments is continuous,
     a quotient needs a denominator without zeros, a root or a logarithm a
@@ -276,7 +276,7 @@ def _is_continuous_on(expression: sp.Expr, interval: sp.Interval) -> bool:
 
 
 def _check_continuity(expression: sp.Expr, pieces, name: str) -> None:
-    """A jump in phi is an infinite slope; reject it.
+    """Reject an activation with a jump, because a jump is an infinite slope.
 
     sympy's ``limit`` of a whole Piecewise is unreliable at the break points
     (sympy 1.14 returns 1 from both sides for sign-like pieces), so each

@@ -147,9 +147,9 @@ class _Network:
                 "Use structured_jacobian() or jacobian_set, which keep -C + D W at any size, "
                 "or raise max_size.")
 
-    # Symbolic forms show each float by its shortest decimal (0.2 as 1/5), the
-    # number the user wrote; exact checks in ctdyn.verify use the float's own
-    # binary value instead.
+    # Symbolic forms show each float by its shortest decimal (0.2 as 1/5),
+    # which is the number the user wrote. Exact checks in ctdyn.verify use the
+    # float's own binary value instead.
     def _rational_weights(self) -> sp.Matrix:
         dense = self.dense_weights()
         return sp.Matrix(self.n, self.n, lambda i, j: sp.Rational(repr(float(dense[i, j]))))
@@ -229,7 +229,7 @@ class FiringRateNetwork(_Network):
     def _box_is_exact(self) -> bool:
         # D(x) = phi'(W x + u) reaches every point of the slope box only when
         # W x + u covers R^n, that is when W is invertible. The rank is exact
-        # (floats scaled to integers); larger networks answer False, which
+        # (floats scaled to integers); larger networks return False, which
         # only makes refutations look for a concrete state instead.
         if self.n > MAX_EXACT_RANK_SIZE:
             return False
