@@ -1,7 +1,7 @@
 """Time ctdyn's certificates, checks and simulation against n, beside naive baselines.
 
 Run ``python benchmarks/run.py`` (about 10 minutes on 2 cores) to print the
-table and rewrite docs/benchmarks.md with it and a description of the
+table and rewrite its section of docs/benchmarks.md with it and a description of the
 machine. ``--quick`` runs the small sizes only. BLAS runs on one thread, as
 in ``ctdyn.analyze``: several OpenBLAS copies contending for two cores slow
 some solves 30-130x.
@@ -10,10 +10,6 @@ some solves 30-130x.
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.metadata
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -23,6 +19,8 @@ import scipy.sparse as sps
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _record import record_section  # noqa: E402
 
 from ctdyn.certify._log_norm import log_norm_certificate  # noqa: E402
 from ctdyn.models import FiringRateNetwork  # noqa: E402
@@ -97,22 +95,6 @@ def bench_symbolic_baseline(quick: bool) -> list[dict]:
         rows.append({"task": "Jacobian: structured -C + D W", "n": n, "seconds": structured_seconds,
                      "result": "", "baseline": "dense sympy Jacobian", "baseline_seconds": naive_seconds})
     return rows
-
-
-def machine_description() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = ", ".join(f"{name} {importlib.metadata.version(name)}"
-                         for name in ("numpy", "scipy", "sympy", "cvxpy", "clarabel", "scs",
-                                      "control", "python-flint"))
-    return (f"{cpu}; {os.cpu_count()} cores; Python {platform.python_version()}; "
-            f"{platform.system()} {platform.release()}; {versions}; BLAS limited to 1 thread")
 
 
 def format_table(rows: list[dict]) -> str:
@@ -190,7 +172,7 @@ def main(argv=None) -> int:
 
 
 NOTES = """\
-What the rows measure (one run each, wall-clock seconds):
+BLAS limited to 1 thread. What the rows measure (one run each, wall-clock seconds):
 
 - log_norm_inf + check: optimal weights (Perron vectors) and the re-check of
   every row, exact up to 250,000 stored weights and with a priori rounding
@@ -209,18 +191,9 @@ What the rows measure (one run each, wall-clock seconds):
 
 
 def write_record(table: str, quick: bool) -> None:
-    today = datetime.date.today().isoformat()
-    text = (
-        "# Benchmarks\n\n"
-        "Written by `python benchmarks/run.py`"
-        + (" --quick" if quick else "")
-        + f" on {today}.\n\nMachine: {machine_description()}.\n\n"
-        + NOTES
-        + "\n"
-        + table
-        + "\n"
-    )
-    (ROOT / "docs" / "benchmarks.md").write_text(text)
+    command = "python benchmarks/run.py" + (" --quick" if quick else "")
+    record_section("core", "Core: certificates, checks and simulation", NOTES + "\n" + table,
+                   command=command)
 
 
 if __name__ == "__main__":

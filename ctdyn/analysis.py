@@ -28,6 +28,7 @@ from .certify._certificate import (
     Certificate,
     to_json_value,
 )
+from ._families import PLUGIN_FAMILIES, family_module
 from .errors import InvalidModelError, SolverError
 from .models import METHODS
 
@@ -96,6 +97,9 @@ class Analysis:
     equilibrium: dict | None = None
     simulation: SimulationSummary | None = None
     witness: dict | None = None
+    claims: tuple[str, ...] = CLAIMS
+    extra: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
 
     def claim_status(self, claim: str) -> str:
         """Return the combined status of a claim over all methods.
@@ -131,7 +135,7 @@ class Analysis:
         """
         if self.contradicted:
             return "contradicted"
-        claims = list(require) or [claim for claim in CLAIMS
+        claims = list(require) or [claim for claim in self.claims
                                    if self.claim_status(claim) != "not_checked"]
         statuses = [self.claim_status(claim) for claim in claims]
         if statuses and all(status == CERTIFIED for status in statuses):
@@ -154,22 +158,32 @@ class Analysis:
             "ctdyn_version": __version__,
             "model": self.network.to_dict(),
             "certificates": [c.to_dict() for c in self.certificates],
-            "claims": {claim: self.claim_status(claim) for claim in CLAIMS},
+            "claims": {claim: self.claim_status(claim) for claim in self.claims},
             "equilibrium": self.equilibrium,
             "simulation": self.simulation.to_dict() if self.simulation is not None else None,
             "require": list(require),
             "verdict": self.verdict(require),
+            **self.extra,
         })
 
 
-def _validate_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
+def _trajectories(trajectories: int) -> int:
+    if isinstance(trajectories, bool) or not isinstance(trajectories, (int, np.integer)) \
+            or trajectories < 1:
+        raise InvalidModelError("trajectories", "a positive integer", trajectories,
+                                "Use for example 8.")
+    return int(trajectories)
+
+
+def _validate_methods(methods: Sequence[str] | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
     if methods is None:
-        return DEFAULT_METHODS
+        return allowed
     methods = tuple(methods)
     for index, method in enumerate(methods):
-        if method not in METHODS:
-            raise InvalidModelError(f"methods[{index}]", "one of " + ", ".join(METHODS), method,
-                                    "Check the spelling of the method name.")
+        if method not in allowed:
+            raise InvalidModelError(f"methods[{index}]", "one of " + ", ".join(allowed), method,
+                                    "Check the spelling of the method name; this model's "
+                                    "family accepts only these.")
     if not methods:
         raise InvalidModelError("methods", "at least one method", [], "Name a method or omit the option.")
     return methods
@@ -184,7 +198,9 @@ def analyze(network, *, methods: Sequence[str] | None = None, simulate: bool = T
     ----------
     network : FiringRateNetwork or HopfieldNetwork
     methods : sequence of str, optional
-        Any of :data:`METHODS`; all by default.
+        Any of :data:`METHODS`, or of the family's methods for a family
+        outside the core (:data:`ctdyn._families.PLUGIN_FAMILIES`); all by
+        default.
     simulate : bool
         Integrate a batch of trajectories and compare them with every
         certified bound.
@@ -202,10 +218,15 @@ def analyze(network, *, methods: Sequence[str] | None = None, simulate: bool = T
     -------
     Analysis
     """
-    methods = _validate_methods(methods)
-    if isinstance(trajectories, bool) or not isinstance(trajectories, (int, np.integer)) or trajectories < 1:
-        raise InvalidModelError("trajectories", "a positive integer", trajectories,
-                                "Use for example 8.")
+    family = getattr(network, "family", None)
+    if family in PLUGIN_FAMILIES:
+        plugin = PLUGIN_FAMILIES[family]
+        methods = _validate_methods(methods, plugin.methods)
+        return family_module(family).analyze(
+            network, methods=methods, simulate=simulate, trajectories=_trajectories(trajectories),
+            t_final=t_final, seed=seed, progress=progress)
+    methods = _validate_methods(methods, METHODS)
+    trajectories = _trajectories(trajectories)
     report = progress or (lambda stage, fraction: None)
     certificates: list[Certificate] = []
     stages = len(methods) + (1 if simulate else 0)

@@ -47,8 +47,8 @@ from ._builtin import (
     format_images,
     format_retrieval_table,
 )
-from .analysis import METHODS, analyze
-from .certify._certificate import CLAIMS
+from ._families import all_claims, all_methods
+from .analysis import analyze
 from .errors import InvalidModelError, SimulationContradiction
 from .models import load_model
 from .models._loading import MAX_TRAJECTORIES
@@ -179,12 +179,13 @@ def _add_certify(commands, common) -> None:
                "network's certificates.")
     command.add_argument("model", nargs="?", metavar="MODEL",
                          help="model file (TOML); omit it to run the built-in example")
-    command.add_argument("--methods", nargs="+", choices=METHODS, metavar="M",
-                         help="certificate methods to run, any of: " + ", ".join(METHODS)
-                              + " (default: the model file's methods, else all)")
-    command.add_argument("--require", nargs="+", choices=CLAIMS, metavar="CLAIM",
+    command.add_argument("--methods", nargs="+", choices=all_methods(), metavar="M",
+                         help="certificate methods to run, any of: " + ", ".join(all_methods())
+                              + "; each family accepts its own (default: the model file's "
+                              "methods, else all of the family's)")
+    command.add_argument("--require", nargs="+", choices=all_claims(), metavar="CLAIM",
                          help="claims that must be certified for exit status 0, any of: "
-                              + ", ".join(CLAIMS) + " (default: the model file's require)")
+                              + ", ".join(all_claims()) + " (default: the model file's require)")
     command.add_argument("--json", metavar="PATH",
                          help="write the JSON report to PATH (its folder must exist)")
     command.add_argument("--report", metavar="DIR",

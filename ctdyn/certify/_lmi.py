@@ -410,13 +410,21 @@ def bisect_rate(solve: Callable[[float, float | None], _Attempt], lift: Callable
             break
         attempt = solve(probe, remaining)
         result.record(attempt)
-        if attempt.feasible(threshold):
-            lifted = lift(attempt)
-            logger.debug("rate %.8g feasible (margin %.3g), lifted to %.8g",
-                         probe, attempt.margin, lifted)
+        # An inaccurate solve still proposes a metric; its lifted rate is what
+        # the proposal really supports (in floats; the certificate re-checks
+        # it exactly). Counting such a solve as infeasible would cut the
+        # bracket below rates that are feasible.
+        lifted = lift(attempt) if attempt.P is not None else -math.inf
+        if not math.isfinite(lifted) or lifted > upper + 1e-9 * max(1.0, abs(upper)):
+            lifted = -math.inf  # degenerate metric: above the eigenvalue bound no rate is possible
+        lifted = min(lifted, upper)
+        if attempt.feasible(threshold) or lifted >= probe:
             if lifted > result.best_rate:
                 result.best_rate, result.best = lifted, attempt
-            result.lower = max(result.lower, probe, lifted)
+            logger.debug("rate %.8g feasible (status %s, margin %.3g), lifted to %.8g",
+                         probe, attempt.status, attempt.margin, lifted)
+            result.lower = max(result.lower, probe if attempt.feasible(threshold) else lifted,
+                               lifted)
         else:
             logger.debug("rate %.8g not feasible: status %s, margin %s",
                          probe, attempt.status, attempt.margin)

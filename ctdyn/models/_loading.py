@@ -66,6 +66,7 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sps
 
+from .._families import CORE_CLAIMS, CORE_METHODS, PLUGIN_FAMILIES, family_module
 from ..errors import ExpressionError, InvalidModelError, ModelFileError
 from ._activation import BUILTIN_ACTIVATIONS, Activation, make_activation
 from ._networks import FiringRateNetwork, HopfieldNetwork
@@ -88,10 +89,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # Certificate method names, as written in [certify] methods and in reports.
-METHODS = ("log_norm_inf", "log_norm_1", "lmi_euclidean", "lmi_diagonal", "energy",
-           "linearization")
+# Certificate method names of the core families, as written in [certify]
+# methods and in reports. Other families add their own (ctdyn._families).
+METHODS = CORE_METHODS
 # Claim names, as written in [certify] require and in reports.
-CLAIMS = ("contraction", "energy_decrease", "local_stability")
+CLAIMS = CORE_CLAIMS
 FAMILIES = {"firing_rate": FiringRateNetwork, "hopfield": HopfieldNetwork}
 
 # No claim is required unless the file or the command line names one, so a
@@ -212,8 +214,14 @@ def model_from_dict(table: Mapping, *, base_dir: str | os.PathLike,
     certify = _subtable(table, "certify")
     simulate = _subtable(table, "simulate")
 
-    network = _build_network(model, Path(base_dir))
-    methods, require = _read_certify(certify)
+    family = _read_family(model)
+    if family in FAMILIES:
+        network = _build_network(model, Path(base_dir))
+        methods, require = _read_certify(certify, METHODS, CLAIMS)
+    else:
+        plugin = PLUGIN_FAMILIES[family]
+        network = family_module(family).read_model(model, Path(base_dir), family)
+        methods, require = _read_certify(certify, plugin.methods, plugin.claims)
     trajectories, t_final, seed = _read_simulate(simulate)
     return ModelSpec(network=network, methods=methods, require=require,
                      trajectories=trajectories, t_final=t_final, seed=seed, source=source)
@@ -359,14 +367,19 @@ def _name_list(value: object, field: str, allowed: tuple[str, ...], kind: str) -
 # -- [model] -------------------------------------------------------------------
 
 
+def _read_family(model: Mapping) -> str:
+    _check_table(model, "model", tuple(model), required=("family",))
+    family = model["family"]
+    known = {**FAMILIES, **PLUGIN_FAMILIES}
+    if not isinstance(family, str) or family not in known:
+        hint = _suggest(family, known) if isinstance(family, str) else "Quote the name."
+        raise ModelFileError("model.family", "one of " + ", ".join(known), family, hint)
+    return family
+
+
 def _build_network(model: Mapping, base_dir: Path) -> Network:
     _check_table(model, "model", _TABLE_KEYS["model"], required=_REQUIRED_MODEL_KEYS)
-
     family = model["family"]
-    if not isinstance(family, str) or family not in FAMILIES:
-        hint = _suggest(family, FAMILIES) if isinstance(family, str) else "Quote the name."
-        raise ModelFileError("model.family", "one of " + ", ".join(FAMILIES), family, hint)
-
     weights = _read_weights(model, base_dir)
     n = weights.shape[0]
     activation = _read_activation(model["activation"])
@@ -626,13 +639,14 @@ def _read_mtx(path: Path, field: str) -> np.ndarray | sps.csr_array:
 # -- [certify] and [simulate] --------------------------------------------------
 
 
-def _read_certify(certify: Mapping) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+def _read_certify(certify: Mapping, methods_allowed: tuple[str, ...],
+                  claims_allowed: tuple[str, ...]) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
     methods = None
     if "methods" in certify:
-        methods = _name_list(certify["methods"], "certify.methods", METHODS, "method")
+        methods = _name_list(certify["methods"], "certify.methods", methods_allowed, "method")
     require = DEFAULT_REQUIRE
     if "require" in certify:
-        require = _name_list(certify["require"], "certify.require", CLAIMS, "claim")
+        require = _name_list(certify["require"], "certify.require", claims_allowed, "claim")
     return methods, require
 
 

@@ -221,7 +221,7 @@ def format_summary(analysis, *, require: Sequence[str] = (), title: str | None =
     lines.append("")
 
     required = set(require)
-    for claim in CLAIMS:
+    for claim in getattr(analysis, "claims", CLAIMS):
         status = analysis.claim_status(claim)
         mark = "  (required)" if claim in required else ""
         lines.append(f"claim {claim:<16} {_paint(status, status, color)}{mark}")
@@ -233,6 +233,7 @@ def format_summary(analysis, *, require: Sequence[str] = (), title: str | None =
     lines.append("simulation:  " + simulation_lines[0])
     lines += ["             " + line for line in simulation_lines[1:]]
 
+    lines += list(getattr(analysis, "lines", ()))
     verdict = analysis.verdict(require)
     lines.append("verdict:     " + _paint(verdict, verdict, color)
                  + (f" (required: {', '.join(require)})" if require else ""))
