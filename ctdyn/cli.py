@@ -48,7 +48,7 @@ from ._builtin import (
     format_retrieval_table,
 )
 from ._families import all_claims, all_methods
-from .analysis import analyze
+from .analysis import analyze, initial_states
 from .errors import InvalidModelError, SimulationContradiction
 from .models import load_model
 from .models._loading import MAX_TRAJECTORIES
@@ -62,7 +62,7 @@ from .report import (
     write_report,
 )
 from .report._summary import SUMMARY_WIDTH, describe_model, describe_simulation, format_number
-from .simulate import integrate, spread_initial_states
+from .simulate import integrate
 from .symbolic import energy_function
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_NOT_CERTIFIED", "EXIT_INVALID",
@@ -525,10 +525,11 @@ def _run_simulate(args) -> int:
     seed = args.seed if args.seed is not None else spec.seed
     network = spec.network
 
-    initial_states = spread_initial_states(network.n, trajectories, seed=seed)
+    # The same states as `ctdyn certify` with this seed.
+    states = initial_states(network, trajectories, seed=seed)
     bar = _ProgressBar(sys.stderr)
     try:
-        result = integrate(network.vector_field, initial_states, t_final=t_final,
+        result = integrate(network.vector_field, states, t_final=t_final,
                            progress=lambda fraction: bar("integration", fraction))
     finally:
         bar.close()

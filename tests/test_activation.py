@@ -96,3 +96,16 @@ def test_reject_non_string_activation():
 def test_increasing_flag():
     assert make_activation("tanh").is_increasing
     assert not make_activation("-tanh(x)").is_increasing
+
+
+def test_slope_derivation_has_a_time_limit(monkeypatch):
+    # sympy needed 387 s for the slope range of this difference of sigmoids;
+    # with the limit lowered to 1 s the activation is rejected with a fix.
+    from ctdyn.models import _activation
+
+    monkeypatch.setattr(_activation, "SLOPE_DERIVATION_SECONDS", 1.0)
+    monkeypatch.setattr(_activation, "_CACHE", {})
+    with pytest.raises(ExpressionError) as caught:
+        _activation.make_activation("1/(1+exp(-x))-1/(1+exp(5-x))")
+    assert caught.value.field == "activation"
+    assert "within 1 s" in str(caught.value)

@@ -15,6 +15,9 @@ in, and then challenged by sampling the derivative numerically.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -117,7 +120,8 @@ class Activation:
     def __init__(self, name: str, expression: sp.Expr, value=None, derivative=None):
         self.name = name
         self.expression = expression
-        self.slope_bounds = derive_slope_bounds(expression, name=name)
+        with _time_limit(SLOPE_DERIVATION_SECONDS, name):
+            self.slope_bounds = derive_slope_bounds(expression, name=name)
         self._value = value or _lambdify(expression)
         self._derivative = derivative or _lambdify(sp.diff(_as_piecewise(expression), X))
         _challenge_bounds(self)
@@ -187,6 +191,39 @@ def _intervals(domain: sp.Set) -> list[sp.Interval]:
     if isinstance(domain, sp.FiniteSet):
         return []  # isolated points carry no slope
     raise ValueError(f"cannot split domain {domain} into intervals")
+
+
+# sympy's function_range can run for minutes on a sum of shifted sigmoids
+# ("sigmoid(x)-sigmoid(x-5)" took 387 s); past this limit the activation is
+# rejected instead. The limit needs SIGALRM, so it applies on POSIX in the
+# main thread, which is where the command line runs.
+SLOPE_DERIVATION_SECONDS = 30.0
+
+
+class _DerivationTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, name: str):
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _DerivationTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _DerivationTimeout:
+        raise ExpressionError("activation", f"an activation whose slope range sympy derives "
+                              f"within {seconds:g} s", name,
+                              "Simplify the expression, or use a built-in activation.") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def derive_slope_bounds(expression: sp.Expr, *, name: str = "activation") -> SlopeBounds:

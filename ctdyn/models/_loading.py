@@ -84,6 +84,7 @@ __all__ = [
     "DEFAULT_SEED",
     "MAX_WEIGHT_ENTRIES",
     "MAX_TRAJECTORIES",
+    "MAX_NEURONS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,9 @@ DEFAULT_SEED = 0
 # simulation keeps trajectories x n floats per state.
 MAX_WEIGHT_ENTRIES = 2**31
 MAX_TRAJECTORIES = 10**6
+# Every certificate keeps vectors of n floats, and the simulation a batch of
+# them per output time; 2 million neurons is 16 MB per vector.
+MAX_NEURONS = 2_000_000
 
 _TABLE_KEYS = {
     "model": ("family", "weights", "weights_file", "input", "activation", "leak"),
@@ -523,6 +527,10 @@ def _check_square(shape: tuple[int, ...], path: Path, field: str) -> None:
     if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
         raise ModelFileError(field, "a non-empty square matrix (n x n)", f"shape {shape}",
                              _in_file("Store n rows of n numbers.", path))
+    if shape[0] > MAX_NEURONS:
+        raise ModelFileError(field, f"at most {MAX_NEURONS:,} neurons", f"{shape[0]:,} declared",
+                             _in_file("Check the header line; a larger network needs more "
+                                      "memory than ctdyn's vectors of n floats allow here.", path))
 
 
 def _read_npy(path: Path, field: str) -> np.ndarray:

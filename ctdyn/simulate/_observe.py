@@ -391,8 +391,16 @@ def _pair_distances(states: np.ndarray, pairs: np.ndarray, metric: _Metric) -> n
 def _state_error_bounds(trajectories: Trajectories, metric: _Metric) -> np.ndarray:
     r"""Return :math:`\varepsilon_b(t)` of the module docstring, shape (n_times, batch)."""
     accumulated = ERROR_SAFETY * metric.bound_from_sums(trajectories.local_error_sums)
-    scale = trajectories.atol + trajectories.rtol * np.abs(trajectories.states)
-    return accumulated + metric.bound(scale)
+    states = trajectories.states
+    n_times, batch, n = states.shape
+    # In blocks of output times, so no temporary is as large as the states.
+    times_per_block = max(1, _CHUNK_ELEMENTS // max(1, batch * n))
+    for start in range(0, n_times, times_per_block):
+        scale = np.abs(states[start:start + times_per_block])
+        scale *= trajectories.rtol
+        scale += trajectories.atol
+        accumulated[start:start + times_per_block] += metric.bound(scale)
+    return accumulated
 
 
 def _final_rate(t: np.ndarray, log_ratios: np.ndarray, valid: np.ndarray):

@@ -70,7 +70,10 @@ S = sp.Symbol("s", real=True)
 
 # Relative tolerance of the numeric challenge of a lambdified primitive.
 _PRIMITIVE_TOLERANCE = 1e-8
-_PRIMITIVE_PROBES = np.array([-7.0, -3.0, -1.5, -1.0, -0.4, 0.0, 0.3, 1.0, 1.7, 4.0, 9.0])
+# The small probes catch a closed form whose terms of order s cancel to a G of
+# order s**4 (phi(s) = s - tanh(s)): the agreement is relative there too.
+_PRIMITIVE_PROBES = np.array([-7.0, -3.0, -1.5, -1.0, -0.4, -1e-2, -1e-3, 0.0, 1e-3, 1e-2, 0.3,
+                              1.0, 1.7, 4.0, 9.0])
 
 
 # -- zero tests ------------------------------------------------------------
@@ -373,7 +376,7 @@ def _numeric_primitive(expression: sp.Expr, activation: Activation):
         logger.info("lambdify failed for G(s) = %s (%s); using quadrature", expression, error)
         return quadrature
     reference = quadrature(_PRIMITIVE_PROBES)
-    scale = np.maximum(1.0, np.abs(reference))
+    scale = np.abs(reference) + np.finfo(float).tiny
     if values.shape != reference.shape or not np.all(np.abs(values - reference)
                                                      <= _PRIMITIVE_TOLERANCE * scale):
         # G' = s phi'(s) is proved symbolically elsewhere, so a mismatch here is
