@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sps
 
@@ -69,3 +71,17 @@ def _require_finite(array: np.ndarray, field: str) -> None:
         index = np.unravel_index(flat, array.shape) if array.ndim > 1 else flat
         raise InvalidModelError(field, "finite numbers", f"{array.flat[flat]} at index {index}",
                                 "Replace NaN and infinite entries by finite values.")
+
+
+def finite_number(field: str, value, *, positive: bool = False) -> float:
+    """Return ``value`` as a finite float (and > 0 with ``positive``), or raise naming ``field``."""
+    expected = "a finite positive number" if positive else "a finite number"
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidModelError(field, expected, value, f"Give {field} as a number.") from error
+    if not math.isfinite(number) or (positive and number <= 0):
+        raise InvalidModelError(field, expected, value,
+                                f"Give a {field} greater than 0." if positive
+                                else f"Give a finite {field}.")
+    return number

@@ -37,6 +37,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InvalidModelError, SolverError
+from ..models._validate import finite_number
 
 __all__ = ["Trajectories", "integrate", "spread_initial_states", "ERROR_NORMS"]
 
@@ -179,7 +180,7 @@ def integrate(vector_field: Callable[[np.ndarray], np.ndarray], x0, *, t_final: 
         exhausted. The message names the time reached.
     """
     states = _validate_initial_states(x0)
-    t_final = _validate_positive("t_final", t_final)
+    t_final = finite_number("t_final", t_final, positive=True)
     rtol, atol = _validate_tolerances(rtol, atol)
     max_steps = _validate_max_steps(max_steps)
     output_times = _validate_t_eval(t_eval, t_final)
@@ -463,21 +464,9 @@ def _validate_initial_states(x0) -> np.ndarray:
     return states
 
 
-def _validate_positive(field: str, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise InvalidModelError(field, "a finite positive number", value,
-                                f"Give {field} as a number.") from error
-    if not (np.isfinite(number) and number > 0):
-        raise InvalidModelError(field, "a finite positive number", value,
-                                f"Give a {field} greater than 0.")
-    return number
-
-
 def _validate_tolerances(rtol, atol) -> tuple[float, float]:
-    rtol = _validate_positive("rtol", rtol)
-    atol = _validate_positive("atol", atol)
+    rtol = finite_number("rtol", rtol, positive=True)
+    atol = finite_number("atol", atol, positive=True)
     smallest = 100 * np.finfo(float).eps
     if not smallest <= rtol < 1:
         raise InvalidModelError("rtol", f"a relative tolerance in [{smallest:.3g}, 1)", rtol,
@@ -550,7 +539,7 @@ def spread_initial_states(n: int, count: int, *, scale: float = 1.0, seed: int =
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise InvalidModelError(field, "a positive integer", value,
                                     f"Give {field} as an int of at least 1.")
-    scale = _validate_positive("scale", scale)
+    scale = finite_number("scale", scale, positive=True)
     offset = np.zeros(n) if center is None else np.array(center, dtype=float)
     if offset.shape != (n,) or not np.all(np.isfinite(offset)):
         raise InvalidModelError("center", f"a finite vector of length {n}", center,

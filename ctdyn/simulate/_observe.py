@@ -49,6 +49,7 @@ import numpy as np
 
 from ..certify._certificate import to_json_value
 from ..errors import CtdynWarning, InvalidModelError
+from ..models._validate import finite_number
 from ._integrate import Trajectories
 
 __all__ = [
@@ -502,8 +503,8 @@ def check_contraction_bound(observation: ContractionObservation, rate: float, *,
     -------
     ContractionCheck
     """
-    rate = _finite_number("rate", rate)
-    tolerance = _finite_number("tolerance", tolerance)
+    rate = finite_number("rate", rate)
+    tolerance = finite_number("tolerance", tolerance)
     if tolerance < 0:
         raise InvalidModelError("tolerance", "a number >= 0", tolerance,
                                 "Pass an extra allowance in log units, or 0.")
@@ -535,17 +536,6 @@ def check_contraction_bound(observation: ContractionObservation, rate: float, *,
                      "pair %s, t = %.6g", rate, result.worst_excess, result.tolerance,
                      result.pair, result.time)
     return result
-
-
-def _finite_number(field: str, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as error:
-        raise InvalidModelError(field, "a finite number", value,
-                                f"Give {field} as a number.") from error
-    if not math.isfinite(number):
-        raise InvalidModelError(field, "a finite number", value, f"Give a finite {field}.")
-    return number
 
 
 # -- energy ------------------------------------------------------------------
@@ -679,7 +669,7 @@ def check_energy_decrease(trace: EnergyTrace, *, tolerance: float = 0.0) -> Ener
     -------
     EnergyCheck
     """
-    tolerance = _finite_number("tolerance", tolerance)
+    tolerance = finite_number("tolerance", tolerance)
     if tolerance < 0:
         raise InvalidModelError("tolerance", "a number >= 0", tolerance,
                                 "Pass an extra relative allowance, or 0.")
