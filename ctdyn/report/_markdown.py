@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..certify._certificate import CLAIMS
 from ..errors import InvalidModelError
 from ._figures import (
     MAX_PLOTTED_TRAJECTORIES,
@@ -181,15 +180,19 @@ def _section_markdown(analysis, *, require, level, prefix, figure_number, figure
     if witness:
         lines += [_escape_markdown("Refutation witness: " + witness + "."), ""]
     lines += [f"{level} Claims", "", "| claim | status |", "|---|---|"]
-    lines += [f"| {claim}{' (required)' if claim in require else ''} | {record['claims'][claim]} |"
-              for claim in CLAIMS]
+    lines += [f"| {claim}{' (required)' if claim in require else ''} | {status} |"
+              for claim, status in record["claims"].items()]
     lines.append("")
+    lines += [_escape_markdown(line) + "  " for line in getattr(analysis, "lines", ())]
+    if getattr(analysis, "lines", ()):
+        lines.append("")
     lines += [f"{level} Equilibrium", "", describe_equilibrium(record["equilibrium"]) + ".", ""]
     lines += [f"{level} Simulation", ""]
     lines += ["- " + _escape_markdown(line) for line in describe_simulation(record["simulation"])]
     lines.append("")
 
-    if analysis.simulation is None or figure_folder is None:
+    if analysis.simulation is None or figure_folder is None \
+            or getattr(analysis.simulation, "states", None) is None:
         lines += ["Simulation was not run, so this section has no figures.", ""]
         return lines, figure_number
     lines += [f"{level} Figures", ""]
