@@ -50,6 +50,7 @@ from ._builtin import (
 from ._families import all_claims, all_methods
 from .analysis import analyze, initial_states
 from .errors import InvalidModelError, SimulationContradiction
+from .memory._cli import add_command as add_capacity_command
 from .models import load_model
 from .models._loading import MAX_TRAJECTORIES
 from .report import (
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_certify(commands, common)
     _add_energy(commands, common)
     _add_simulate(commands, common)
+    add_capacity_command(commands, common)
     return parser
 
 
