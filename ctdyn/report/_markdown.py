@@ -182,7 +182,7 @@ def _section_markdown(analysis, *, require, level, prefix, figure_number, figure
         lines += [_escape_markdown("Refutation witness: " + witness + "."), ""]
     lines += [f"{level} Claims", "", "| claim | status |", "|---|---|"]
     lines += [f"| {claim}{' (required)' if claim in require else ''} | {record['claims'][claim]} |"
-              for claim in CLAIMS]
+              for claim in getattr(analysis, "claims", CLAIMS)]
     lines.append("")
     lines += [f"{level} Equilibrium", "", describe_equilibrium(record["equilibrium"]) + ".", ""]
     lines += [f"{level} Simulation", ""]
