@@ -48,6 +48,7 @@ from ._builtin import (
     format_retrieval_table,
 )
 from ._families import all_claims, all_methods
+from .boltzmann._cli import add_command as add_boltzmann_sample
 from .analysis import analyze
 from .errors import InvalidModelError, SimulationContradiction
 from .models import load_model
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_certify(commands, common)
     _add_energy(commands, common)
     _add_simulate(commands, common)
+    add_boltzmann_sample(commands, common)
     return parser
 
 

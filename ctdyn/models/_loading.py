@@ -210,12 +210,16 @@ def model_from_dict(table: Mapping, *, base_dir: str | os.PathLike,
         As for :func:`load_model`.
     """
     _check_table(table, "model file", _TABLE_KEYS, required=("model",))
-    model = _subtable(table, "model")
+    # The keys of [model] are checked after the family is known: a plug-in
+    # family checks its own keys in read_model.
+    model = table["model"]
+    _check_table(model, "model", tuple(model) if isinstance(model, Mapping) else ())
     certify = _subtable(table, "certify")
     simulate = _subtable(table, "simulate")
 
     family = _read_family(model)
     if family in FAMILIES:
+        _check_table(model, "model", _TABLE_KEYS["model"])
         network = _build_network(model, Path(base_dir))
         methods, require = _read_certify(certify, METHODS, CLAIMS)
     else:
