@@ -66,7 +66,7 @@ PLUGIN_FAMILIES: dict[str, Family] = {family.name: family for family in (
            ("local_stability", "retrieval"),
            "dense associative memory, E = -sum_mu F(xi_mu . x)"),
     Family("boltzmann", "ctdyn.boltzmann", ("mean_field", "exact"),
-           ("contraction", "exact"),
+           ("contraction",),
            "Boltzmann machine E(s) = -1/2 s^T W s - b^T s at temperature T"),
 )}
 

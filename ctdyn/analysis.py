@@ -226,7 +226,10 @@ def analyze(network, *, methods: Sequence[str] | None = None, simulate: bool = T
     family = getattr(network, "family", None)
     if family in PLUGIN_FAMILIES:
         plugin = PLUGIN_FAMILIES[family]
-        methods = _validate_methods(methods, plugin.methods)
+        # None reaches the family as None, so it can tell its defaults from a
+        # request (a default method that does not apply is skipped; a requested
+        # one is an error).
+        methods = None if methods is None else _validate_methods(methods, plugin.methods)
         return family_module(family).analyze(
             network, methods=methods, simulate=simulate, trajectories=_trajectories(trajectories),
             t_final=t_final, seed=seed, progress=progress)

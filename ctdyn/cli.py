@@ -49,6 +49,7 @@ from ._builtin import (
 )
 from ._families import all_claims, all_methods
 from .analysis import analyze, initial_states
+from .boltzmann._cli import add_command as add_boltzmann_sample
 from .errors import InvalidModelError, SimulationContradiction
 from .memory._cli import add_command as add_capacity_command
 from .models import load_model
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_energy(commands, common)
     _add_simulate(commands, common)
     add_capacity_command(commands, common)
+    add_boltzmann_sample(commands, common)
     return parser
 
 
