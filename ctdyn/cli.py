@@ -47,7 +47,7 @@ from ._builtin import (
     format_images,
     format_retrieval_table,
 )
-from ._families import all_claims, all_methods
+from ._families import CORE_CLAIMS, CORE_METHODS, PLUGIN_FAMILIES, all_claims, all_methods
 from .analysis import analyze, initial_states
 from .boltzmann._cli import add_command as add_boltzmann_sample
 from .errors import InvalidModelError, SimulationContradiction
@@ -377,6 +377,8 @@ def _certify_options(args, spec) -> _CertifyOptions:
     if spec is not None:
         methods, require = spec.methods, spec.require
         trajectories, t_final, seed = spec.trajectories, spec.t_final, spec.seed
+    if spec is not None:
+        _check_family_names(spec.network, args.methods, args.require)
     return _CertifyOptions(
         methods=tuple(args.methods) if args.methods else methods,
         require=tuple(args.require) if args.require else require,
@@ -387,6 +389,22 @@ def _certify_options(args, spec) -> _CertifyOptions:
         json_path=json_path,
         report_folder=report_folder,
     )
+
+
+def _check_family_names(network, methods, require) -> None:
+    """Reject --methods and --require names that belong to another family."""
+    family = getattr(network, "family", None)
+    plugin = PLUGIN_FAMILIES.get(family)
+    allowed_methods = plugin.methods if plugin else CORE_METHODS
+    allowed_claims = plugin.claims if plugin else CORE_CLAIMS
+    for option, names, allowed in (("--methods", methods, allowed_methods),
+                                   ("--require", require, allowed_claims)):
+        for name in names or ():
+            if name not in allowed:
+                raise InvalidModelError(option, f"for a {family} model one of "
+                                        + ", ".join(allowed), name,
+                                        f"{name} belongs to another family; choose from the "
+                                        "names listed.")
 
 
 def _analyze(network, options: _CertifyOptions, *, label: str = ""):

@@ -109,3 +109,15 @@ def test_slope_derivation_has_a_time_limit(monkeypatch):
         _activation.make_activation("1/(1+exp(-x))-1/(1+exp(5-x))")
     assert caught.value.field == "activation"
     assert "within 1 s" in str(caught.value)
+
+
+def test_kinked_activation_with_ambiguous_derivative_is_accepted():
+    # sympy's derivative of min(x, 0) + 0.5*max(x, 0) evaluates to 0 at the
+    # kink x = 0, outside the true slope interval [1/2, 1]; the one-sided
+    # slopes there are 1 and 1/2, so the activation is valid, and evaluation
+    # returns a slope inside the interval.
+    activation = make_activation("min(x,0)+0.5*max(x,0)")
+    assert (activation.slope_bounds.lower, activation.slope_bounds.upper) == (Fraction(1, 2), 1)
+    slopes = activation.derivative(np.array([-1.0, 0.0, 1.0]))
+    assert slopes[0] == 1.0 and slopes[2] == 0.5
+    assert 0.5 <= slopes[1] <= 1.0

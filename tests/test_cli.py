@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from pathlib import Path
 
 from ctdyn import cli
 from ctdyn.certify import _log_norm
@@ -455,3 +456,12 @@ def test_json_inside_report_rejected(tmp_path, reference_model, capsys):
     assert status == EXIT_INVALID
     assert "outside the --report folder" in capsys.readouterr().err
     assert not folder.exists()
+
+
+@pytest.mark.parametrize("option", [["--require", "synchronization"], ["--methods", "proximal_rate"]])
+def test_names_of_another_family_exit_2(option, capsys):
+    # Both names exist, but for other families: invalid input, not a verdict.
+    example = Path(__file__).resolve().parent.parent / "examples" / "frn_weighted_linf.toml"
+    status = main(["certify", str(example), *option, "--no-simulate"])
+    assert status == 2
+    assert f"invalid {option[0]}" in capsys.readouterr().err

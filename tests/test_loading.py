@@ -569,8 +569,31 @@ def test_npy_truncated_file_is_rejected(tmp_path):
     path = tmp_path / "W.npy"
     np.save(path, np.ones((8, 8)))
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(ModelFileError, match="expected a complete .npy file"):
+    with pytest.raises(ModelFileError, match="expected 640 bytes|expected .* bytes for shape"):
         load_model(model_with_weights_file(tmp_path, "W.npy"))
+
+
+def test_npy_forged_shape_rejected_before_loading(tmp_path):
+    # A 3 x 3 file whose header claims 40000 x 40000: numpy would allocate
+    # 12.8 GB before noticing the missing data.
+    path = tmp_path / "W.npy"
+    np.save(path, np.eye(3))
+    path.write_bytes(path.read_bytes().replace(b"(3, 3)", b"(40000, 40000)"))
+    with pytest.raises(ModelFileError, match="12,800,000,128 bytes"):
+        load_model(model_with_weights_file(tmp_path, "W.npy"))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("%%MatrixMarket matrix coordinate real general\n2 2 2000000000\n1 1 0.5\n",
+     "2,000,000,000 entries"),
+    ("%%MatrixMarket matrix array real general\n40000 40000\n0.5\n", "1,600,000,000 entries"),
+    ("%%MatrixMarket matrix coordinate integer general\n2 2 1\n1 1 99999999999999999999999\n",
+     "64-bit"),
+])
+def test_mtx_forged_header_or_overflow_rejected(tmp_path, text, message):
+    (tmp_path / "W.mtx").write_text(text)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(model_with_weights_file(tmp_path, "W.mtx"))
 
 
 @pytest.mark.parametrize("content", [b"1,2\n3,4\n", b"PK\x03\x04 not numpy"])
@@ -709,3 +732,22 @@ def test_weights_file_must_be_a_name(value):
     table = {"model": {"family": "firing_rate", "weights_file": value, "activation": "tanh"}}
     with pytest.raises(ModelFileError, match="invalid model.weights_file: expected a file name"):
         model_from_dict(table, base_dir=".")
+
+
+@pytest.mark.parametrize("weights", [np.array([[0.5 + 3j, 0], [0, 0.1j]]), [[1 + 2j, 0], [0, 1]],
+                                     np.eye(2, dtype=bool), [[True, False], [False, True]]])
+def test_api_rejects_complex_and_boolean_weights(weights):
+    # float() of these would drop the imaginary part or turn True into 1.
+    from ctdyn import HopfieldNetwork
+
+    with pytest.raises(InvalidModelError) as caught:
+        HopfieldNetwork(weights, activation="tanh")
+    assert caught.value.field == "weights"
+
+
+def test_expression_numbers_are_ascii_digits():
+    from ctdyn.errors import ExpressionError
+    from ctdyn.models import make_activation
+
+    with pytest.raises(ExpressionError):
+        make_activation("tanh(x)*\u0663")  # ARABIC-INDIC DIGIT THREE

@@ -124,7 +124,10 @@ class Activation:
             self.slope_bounds = derive_slope_bounds(expression, name=name)
         self._value = value or _lambdify(expression)
         self._derivative = derivative or _lambdify(sp.diff(_as_piecewise(expression), X))
+        self._slope_range = (float(self.slope_bounds.lower), float(self.slope_bounds.upper))
+        self._clip_slopes = False
         _challenge_bounds(self)
+        self._clip_slopes = derivative is None
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Evaluate :math:`\\phi` elementwise."""
@@ -139,7 +142,12 @@ class Activation:
         z = np.asarray(z, dtype=float)
         with np.errstate(all="ignore"):
             slopes = np.asarray(self._derivative(z), dtype=float)
-        return np.broadcast_to(slopes, z.shape).copy()
+        slopes = np.broadcast_to(slopes, z.shape).copy()
+        if self._clip_slopes:
+            # Only at kinks can evaluation leave the derived interval (see
+            # _challenge_bounds); any value in it is a generalized slope there.
+            np.clip(slopes, self._slope_range[0], self._slope_range[1], out=slopes)
+        return slopes
 
     @property
     def is_increasing(self) -> bool:
@@ -347,6 +355,20 @@ def _challenge_bounds(activation: Activation) -> None:
     upper = float(activation.slope_bounds.upper)
     scale = _SAMPLE_TOLERANCE * max(1.0, abs(lower), abs(upper))
     outside = finite & ((slopes < lower - scale) | (slopes > upper + scale))
+    if np.any(outside):
+        # At a kink such as x = 0 in min(x, 0) + 0.5*max(x, 0) the lambdified
+        # derivative may return neither one-sided value (0 there, from
+        # Heaviside(0)). A point is such a kink, not a wrong bound, when both
+        # one-sided difference quotients lie in the interval.
+        points = _SAMPLE_POINTS[outside]
+        step = 1e-7 * np.maximum(1.0, np.abs(points))
+        with np.errstate(all="ignore"):
+            right = (activation(points + step) - activation(points)) / step
+            left = (activation(points) - activation(points - step)) / step
+        kink = np.all([(quotient >= lower - 1e-4 * max(1.0, abs(lower)))
+                       & (quotient <= upper + 1e-4 * max(1.0, abs(upper)))
+                       for quotient in (left, right)], axis=0)
+        outside[np.flatnonzero(outside)[kink]] = False
     if np.any(outside) or not np.all(finite):
         bad = _SAMPLE_POINTS[outside | ~finite][0]
         raise ExpressionError(

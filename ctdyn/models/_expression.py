@@ -64,7 +64,7 @@ CONSTANTS: Mapping[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
   | (?P<power>\*\*)
   | (?P<op>[-+*/(),])

@@ -552,6 +552,7 @@ def _read_npy(path: Path, field: str) -> np.ndarray:
         except ValueError as error:
             raise ModelFileError(field, "a NumPy .npy file (format 1.0 or 2.0)", str(error),
                                  _in_file("Save the matrix with numpy.save.", path)) from error
+        data_offset = stream.tell()
     if dtype.hasobject or dtype.kind not in "fiu":
         raise ModelFileError(field, "a real numeric dtype (float or integer)", f"dtype {dtype}",
                              _in_file("Save a float array, for example numpy.save(path, "
@@ -559,6 +560,15 @@ def _read_npy(path: Path, field: str) -> np.ndarray:
                                       path))
     _check_entry_count(shape, path, field)
     _check_square(shape, path, field)
+    # A forged header can declare far more data than the file holds; numpy
+    # would allocate the declared size before noticing.
+    declared = data_offset + math.prod(shape) * dtype.itemsize
+    actual = path.stat().st_size
+    if actual != declared:
+        raise ModelFileError(field, f"{declared:,} bytes for shape {tuple(shape)} and dtype "
+                             f"{dtype}", f"{actual:,} bytes",
+                             _in_file("The file is truncated or its header is wrong; save the "
+                                      "matrix again with numpy.save.", path))
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -638,8 +648,22 @@ def _read_mtx(path: Path, field: str) -> np.ndarray | sps.csr_array:
     _check_entry_count((entries,), path, field)
     _check_entry_count((rows,), path, field)
     _check_square((rows, columns), path, field)
+    # Each stored entry takes at least two bytes ("1\n" in an array file,
+    # more in a coordinate line); a header that declares more entries than
+    # that is rejected before scipy allocates room for them.
+    size = path.stat().st_size
+    if 2 * entries > size:
+        raise ModelFileError(field, f"a file large enough for the {entries:,} entries its "
+                             "header declares", f"{size:,} bytes",
+                             _in_file("The file is truncated or its header line is wrong.", path))
     try:
         matrix = scipy.io.mmread(path, spmatrix=False)
+    except OverflowError as error:
+        raise ModelFileError(field, "entries that fit in 64-bit numbers", str(error),
+                             _in_file("Store the weights as real numbers.", path)) from error
+    except MemoryError as error:
+        raise ModelFileError(field, "a matrix that fits in memory", "not enough memory",
+                             _in_file("Use a smaller network.", path)) from error
     except ValueError as error:
         raise ModelFileError(field, "a well-formed Matrix Market file", str(error),
                              _in_file("Write it with scipy.io.mmwrite.", path)) from error

@@ -14,6 +14,7 @@ __all__ = ["as_weights", "as_vector", "as_leak"]
 
 def as_weights(value, *, field: str = "weights") -> np.ndarray | sps.csr_array:
     """Return a finite square float matrix, dense or CSR sparse."""
+    _require_real(value, field)
     if sps.issparse(value):
         matrix = sps.csr_array(value, dtype=float)
         data = matrix.data
@@ -38,6 +39,7 @@ def as_vector(value, n: int, *, field: str, default: float | None = None) -> np.
         if default is None:
             raise InvalidModelError(field, f"a vector of length {n}", None, f"Give {field}.")
         return np.full(n, float(default))
+    _require_real(value, field)
     try:
         vector = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as error:
@@ -51,6 +53,23 @@ def as_vector(value, n: int, *, field: str, default: float | None = None) -> np.
                                 f"Give {n} entries or a single number.")
     _require_finite(vector, field)
     return vector
+
+
+def _require_real(value, field: str) -> None:
+    """Reject complex and boolean input, which float conversion would silently change."""
+    if sps.issparse(value):
+        kind = value.dtype.kind
+    else:
+        try:
+            kind = np.asarray(value).dtype.kind
+        except (TypeError, ValueError):
+            return  # ragged or non-numeric: the float conversion reports it
+    if kind == "c":
+        raise InvalidModelError(field, "real numbers", "complex numbers",
+                                "Give real values; complex networks are not supported.")
+    if kind == "b":
+        raise InvalidModelError(field, "numbers", "true/false values",
+                                "Write the numbers 1 and 0 instead of booleans.")
 
 
 def as_leak(value, n: int, *, field: str = "leak") -> np.ndarray:
@@ -68,7 +87,8 @@ def _require_finite(array: np.ndarray, field: str) -> None:
     finite = np.isfinite(array)
     if not np.all(finite):
         flat = np.flatnonzero(~finite)[0]
-        index = np.unravel_index(flat, array.shape) if array.ndim > 1 else flat
+        index = (tuple(int(i) for i in np.unravel_index(flat, array.shape)) if array.ndim > 1
+                 else int(flat))
         raise InvalidModelError(field, "finite numbers", f"{array.flat[flat]} at index {index}",
                                 "Replace NaN and infinite entries by finite values.")
 

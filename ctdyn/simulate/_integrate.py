@@ -459,7 +459,7 @@ def _validate_initial_states(x0) -> np.ndarray:
                                 f"shape {np.shape(x0)}", "Stack one initial state per row.")
     if not np.all(np.isfinite(states)):
         row, column = np.argwhere(~np.isfinite(states))[0]
-        raise InvalidModelError("x0", "finite numbers", f"{states[row, column]} at ({row}, {column})",
+        raise InvalidModelError("x0", "finite numbers", f"{states[row, column]} at ({int(row)}, {int(column)})",
                                 "Replace NaN and infinite entries by finite values.")
     return states
 
