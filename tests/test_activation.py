@@ -1,5 +1,7 @@
 """Tests of activations and their sympy-derived slope bounds."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import sympy as sp
