@@ -52,6 +52,7 @@ from .analysis import analyze
 from .errors import InvalidModelError, SimulationContradiction
 from .models import load_model
 from .models._loading import MAX_TRAJECTORIES
+from .oscillators._cli import add_command as _add_maxcut
 from .report import (
     check_output_file,
     check_report_folder,
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_certify(commands, common)
     _add_energy(commands, common)
     _add_simulate(commands, common)
+    _add_maxcut(commands, common)
     return parser
 
 

@@ -91,7 +91,10 @@ EXAMPLE_FILES = {
 
 
 def test_examples_folder_lists_every_toml():
-    assert {path.name for path in EXAMPLES.glob("*.toml")} == set(EXAMPLE_FILES)
+    # Other families' examples (kuramoto_*, oscillator_ising_*, ...) have their own tests.
+    core = {path.name for path in EXAMPLES.glob("*.toml")
+            if path.name.startswith(("frn_", "hopfield_", "digits_"))}
+    assert core == set(EXAMPLE_FILES)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLE_FILES))

@@ -210,12 +210,15 @@ def model_from_dict(table: Mapping, *, base_dir: str | os.PathLike,
         As for :func:`load_model`.
     """
     _check_table(table, "model file", _TABLE_KEYS, required=("model",))
-    model = _subtable(table, "model")
+    # The keys of [model] are checked once the family is known: a family
+    # outside the core checks its own keys in read_model.
+    model = table["model"]
     certify = _subtable(table, "certify")
     simulate = _subtable(table, "simulate")
 
     family = _read_family(model)
     if family in FAMILIES:
+        _check_table(model, "model", _TABLE_KEYS["model"])
         network = _build_network(model, Path(base_dir))
         methods, require = _read_certify(certify, METHODS, CLAIMS)
     else:
@@ -368,7 +371,8 @@ def _name_list(value: object, field: str, allowed: tuple[str, ...], kind: str) -
 
 
 def _read_family(model: Mapping) -> str:
-    _check_table(model, "model", tuple(model), required=("family",))
+    _check_table(model, "model", tuple(model) if isinstance(model, Mapping) else (),
+                 required=("family",))
     family = model["family"]
     known = {**FAMILIES, **PLUGIN_FAMILIES}
     if not isinstance(family, str) or family not in known:
