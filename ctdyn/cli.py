@@ -54,6 +54,7 @@ from .errors import InvalidModelError, SimulationContradiction
 from .memory._cli import add_command as add_capacity_command
 from .models import load_model
 from .models._loading import MAX_TRAJECTORIES
+from .oscillators._cli import add_command as add_maxcut_command
 from .report import (
     check_output_file,
     check_report_folder,
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(commands, common)
     add_capacity_command(commands, common)
     add_boltzmann_sample(commands, common)
+    add_maxcut_command(commands, common)
     return parser
 
 

@@ -1,0 +1,361 @@
+r"""The ``kuramoto`` and ``oscillator_ising`` model-file families: reading and analysis.
+
+``[model]`` keys
+----------------
+oscillator_ising
+    ``graph_file`` (rudy/Gset, ``.mtx`` or ``.npy``, relative to the model
+    file) or ``adjacency`` (a symmetric matrix), ``coupling`` (K, default 1),
+    ``injection`` (K_s, required), ``spins`` (the binary state to certify,
+    +1/-1 per node; by default a maximum cut by brute force for up to 20
+    nodes, else the best cut of a 2-second solver run).
+kuramoto
+    ``graph_file`` or ``adjacency`` (default: all-to-all with a_ij = 1/n),
+    ``coupling`` (K, required), ``frequencies``: a list of numbers, or a
+    table ``{distribution = "lorentzian" | "gaussian" | "uniform", scale,
+    center, n, seed}`` from which n frequencies are drawn.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .._families import PLUGIN_FAMILIES
+from ..analysis import Analysis, SimulationSummary
+from ..errors import ModelFileError
+from ..models._loading import _check_table, _finite_number, _integer
+from ._graph import Graph, cut_value, cut_values, from_matrix, read_graph
+from ._kuramoto import (
+    DISTRIBUTIONS,
+    FrequencyDistribution,
+    locked_phases,
+    locked_state_certificate,
+    simulate_kuramoto,
+    synchronization_certificate,
+)
+from ._maxcut import solve_maxcut
+from ._models import KuramotoNetwork, OscillatorIsingMachine, wrap
+from ._stability import LADDER_SIZE_LIMIT, certify_binary_state, stability_ladder
+
+__all__ = ["read_model", "analyze"]
+
+logger = logging.getLogger(__name__)
+
+_KEYS = {
+    "oscillator_ising": ("family", "graph_file", "adjacency", "coupling", "injection", "spins"),
+    "kuramoto": ("family", "graph_file", "adjacency", "coupling", "frequencies"),
+}
+_BRUTE_FORCE_LIMIT = 20
+_PERTURBATION = 1e-3
+
+
+def read_model(table: Mapping, base_dir: Path, family: str):
+    """Validate a ``[model]`` table of the two oscillator families and return the model."""
+    required = ("family", "injection") if family == "oscillator_ising" else ("family", "coupling")
+    _check_table(table, "model", _KEYS[family], required=required)
+    graph = _read_graph_entry(table, base_dir, required=family == "oscillator_ising")
+    coupling = _positive_entry(table, "coupling", default=1.0)
+    if family == "oscillator_ising":
+        injection = _finite_number(table["injection"], "model.injection")
+        if injection < 0:
+            raise ModelFileError("model.injection", "a nonnegative number", table["injection"],
+                                 "Give K_s >= 0, for example 0.5.")
+        spins = _read_spins(table, graph)
+        return OscillatorIsingMachine(graph, coupling=coupling, injection=injection, spins=spins)
+    frequencies, distribution = _read_frequencies(table, graph)
+    return KuramotoNetwork(frequencies, coupling=coupling, graph=graph, distribution=distribution)
+
+
+def _read_graph_entry(table: Mapping, base_dir: Path, *, required: bool) -> Graph | None:
+    if "graph_file" in table and "adjacency" in table:
+        raise ModelFileError("model.graph_file", "either graph_file or adjacency, not both",
+                             "both", "Delete one of the two keys.")
+    if "graph_file" in table:
+        value = table["graph_file"]
+        if not isinstance(value, str) or not value.strip():
+            raise ModelFileError("model.graph_file", "a file name", value,
+                                 "Write for example graph_file = \"G1.txt\".")
+        return read_graph(base_dir / value, field="model.graph_file")
+    if "adjacency" in table:
+        value = table["adjacency"]
+        if value == "all_to_all":
+            return None
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ModelFileError("model.adjacency", "a list of rows of numbers or \"all_to_all\"",
+                                 value, "Write adjacency = [[0, 1], [1, 0]].")
+        rows = []
+        for i, row in enumerate(value):
+            if not isinstance(row, (list, tuple)) or len(row) != len(value):
+                raise ModelFileError(f"model.adjacency[{i}]", f"a row of {len(value)} numbers",
+                                     row, "Give n rows of n numbers.")
+            rows.append([_finite_number(entry, f"model.adjacency[{i}][{j}]")
+                         for j, entry in enumerate(row)])
+        return from_matrix(np.array(rows), field="model.adjacency")
+    if required:
+        raise ModelFileError("model.graph_file", "graph_file = \"...\" or adjacency = [[...]]",
+                             "neither", "Add one of the two keys to the [model] table.")
+    return None
+
+
+def _positive_entry(table: Mapping, key: str, *, default: float | None) -> float:
+    if key not in table:
+        return default
+    value = _finite_number(table[key], f"model.{key}")
+    if value <= 0:
+        raise ModelFileError(f"model.{key}", "a positive number", table[key],
+                             "Use for example 1.0.")
+    return value
+
+
+def _read_spins(table: Mapping, graph: Graph) -> np.ndarray | None:
+    if "spins" not in table:
+        return None
+    value = table["spins"]
+    if not isinstance(value, (list, tuple)) or len(value) != graph.n:
+        raise ModelFileError("model.spins", f"a list of {graph.n} entries +1 or -1", value,
+                             "Give one spin per node, in file order.")
+    for index, entry in enumerate(value):
+        if isinstance(entry, bool) or entry not in (1, -1):
+            raise ModelFileError(f"model.spins[{index}]", "+1 or -1", entry,
+                                 "Spins are +1 or -1.")
+    return np.array(value, dtype=int)
+
+
+def _read_frequencies(table: Mapping, graph: Graph | None):
+    if "frequencies" not in table:
+        raise ModelFileError("model.frequencies", "a list of numbers or a distribution table",
+                             "nothing", "Add frequencies = [..] or frequencies = "
+                             "{distribution = \"gaussian\", scale = 1.0, n = 100}.")
+    value = table["frequencies"]
+    if isinstance(value, Mapping):
+        _check_table(value, "model.frequencies", ("distribution", "scale", "center", "n", "seed"),
+                     required=("distribution",))
+        kind = value["distribution"]
+        if kind not in DISTRIBUTIONS or kind == "given":
+            raise ModelFileError("model.frequencies.distribution",
+                                 "one of lorentzian, gaussian, uniform", kind,
+                                 "A list of frequencies is written as frequencies = [...].")
+        scale = _finite_number(value.get("scale", 1.0), "model.frequencies.scale")
+        if scale <= 0:
+            raise ModelFileError("model.frequencies.scale", "a positive width", scale,
+                                 "Use for example 1.0.")
+        center = _finite_number(value.get("center", 0.0), "model.frequencies.center")
+        default_n = graph.n if graph is not None else None
+        if "n" not in value and default_n is None:
+            raise ModelFileError("model.frequencies.n", "the number of oscillators", "nothing",
+                                 "Add n = 100 to the frequencies table.")
+        n = _integer(value.get("n", default_n), "model.frequencies.n", minimum=2,
+                     maximum=10**7)
+        if graph is not None and n != graph.n:
+            raise ModelFileError("model.frequencies.n", f"{graph.n}, the graph's node count", n,
+                                 "Remove n or make it match the graph.")
+        seed = _integer(value.get("seed", 0), "model.frequencies.seed", minimum=0)
+        distribution = FrequencyDistribution(kind, scale, center)
+        return distribution.sample(n, seed=seed), distribution
+    if not isinstance(value, (list, tuple)) or len(value) < 2:
+        raise ModelFileError("model.frequencies", "a list of at least 2 numbers", value,
+                             "Give one natural frequency per oscillator.")
+    frequencies = [_finite_number(entry, f"model.frequencies[{index}]")
+                   for index, entry in enumerate(value)]
+    if graph is not None and len(frequencies) != graph.n:
+        raise ModelFileError("model.frequencies", f"{graph.n} numbers, one per node",
+                             f"{len(frequencies)} numbers", "Give one frequency per node.")
+    return np.array(frequencies), FrequencyDistribution("given", values=tuple(frequencies))
+
+
+# -- analysis -----------------------------------------------------------------------------
+
+
+def analyze(model, *, methods, simulate, trajectories, t_final, seed, progress) -> Analysis:
+    """Run the family's certificates and challenge the certified ones by simulation."""
+    report = progress or (lambda stage, fraction: None)
+    if methods is None:
+        methods = PLUGIN_FAMILIES[model.family].methods
+    with threadpool_limits(limits=1, user_api="blas"):
+        if model.family == "oscillator_ising":
+            return _analyze_ising(model, methods, simulate, trajectories, t_final, seed, report)
+        return _analyze_kuramoto(model, methods, simulate, trajectories, t_final, seed, report)
+
+
+def default_spins(model: OscillatorIsingMachine, *, seed: int = 0) -> tuple[np.ndarray, str]:
+    """Return a maximum cut by brute force for small graphs, else a solver's best cut."""
+    graph = model.graph
+    if graph.n <= _BRUTE_FORCE_LIMIT:
+        return brute_force_max_cut(graph)[1], "maximum cut by brute force"
+    result = solve_maxcut(graph, time_limit=2.0, seed=seed, polish=True)
+    return result.spins, "best cut of a 2-second oscillator Ising machine run"
+
+
+def brute_force_max_cut(graph: Graph) -> tuple[float, np.ndarray]:
+    """Return the maximum cut and one optimal spin vector (node 0 fixed to +1)."""
+    best, best_spins = -math.inf, None
+    chunk = 1 << min(graph.n - 1, 16)
+    for start in range(0, 1 << (graph.n - 1), chunk):
+        codes = np.arange(start, min(start + chunk, 1 << (graph.n - 1)), dtype=np.int64)
+        bits = (codes[:, None] >> np.arange(graph.n - 1)) & 1
+        spins = np.concatenate([np.ones((codes.size, 1)), 1.0 - 2.0 * bits], axis=1)
+        cuts = cut_values(graph, spins)
+        index = int(np.argmax(cuts))
+        if cuts[index] > best:
+            best, best_spins = float(cuts[index]), spins[index].astype(int)
+    return best, best_spins
+
+
+def _analyze_ising(model, methods, simulate, trajectories, t_final, seed, report) -> Analysis:
+    lines = []
+    spins = model.spins
+    if spins is None:
+        spins, origin = default_spins(model, seed=seed)
+        lines.append(f"state:       {origin}, cut {cut_value(model.graph, spins):g}")
+    report("binary_stability", 0.0)
+    certificate = certify_binary_state(model.graph, spins, coupling=model.coupling,
+                                       injection=model.injection)
+    threshold = certificate.details["threshold"]
+    stability = {"threshold": threshold["value"], "threshold_bounds": [threshold["lower"],
+                                                                      threshold["upper"]],
+                 "gains": {"coupling": model.coupling, "injection": model.injection},
+                 "status": certificate.status, "cut": cut_value(model.graph, spins),
+                 "spins": spins.tolist()}
+    if "minimal_polynomial" in threshold:
+        stability["threshold_minimal_polynomial"] = threshold["minimal_polynomial"]
+    extra = {"stability": stability}
+    lines.append(f"threshold:   K_s > {threshold['value']:.10g} makes this cut stable "
+                 f"(K = {model.coupling:g}); given K_s = {model.injection:g}")
+    if model.n <= LADDER_SIZE_LIMIT:
+        ladder = stability_ladder(model.graph, coupling=model.coupling)
+        extra["ladder"] = ladder
+        lines.append(f"design:      every maximum cut ({ladder['max_cut']:g}) is stable for "
+                     f"K_s > {ladder['optimal_stable_above']:.10g}; suboptimal cuts become "
+                     f"stable from K_s > {_text(ladder['suboptimal_stable_above'])}")
+    simulation = None
+    if simulate:
+        report("simulation", 0.5)
+        simulation = _challenge(model, spins, certificate, trajectories, t_final, seed)
+    report("done", 1.0)
+    return Analysis(network=model, certificates=[certificate], simulation=simulation,
+                    witness=certificate.witness, claims=("local_stability",), extra=extra,
+                    equilibrium={"x": np.where(spins > 0, 0.0, math.pi), "kind": "binary_state",
+                                 "spins": spins.tolist(),
+                                 "cut": stability["cut"]},
+                    lines=lines)
+
+
+def _text(value) -> str:
+    return "-" if value is None else f"{value:.10g}"
+
+
+def _challenge(model, spins, certificate, trajectories, t_final, seed) -> SimulationSummary:
+    """Start near the binary state; a certified state must attract, energy must not rise."""
+    rng = np.random.default_rng(seed)
+    center = np.where(spins > 0, 0.0, math.pi)
+    offsets = _PERTURBATION * rng.standard_normal((model.n, trajectories))
+    offsets /= np.max(np.abs(offsets), axis=0, keepdims=True)
+    offsets *= _PERTURBATION
+    horizon = t_final or 20.0 / max(model.injection, 1e-3)
+    times, states = _rk4(model.vector_field, center[:, None] + offsets, horizon)
+    distances = np.max(np.abs(wrap(states - center[None, :, None])), axis=1)
+    energies = np.array([model.energy(state) for state in states])
+    energy_tolerance = 1e-9 * (1 + np.max(np.abs(energies)))
+    energy_consistent = bool(np.all(np.diff(energies, axis=0) <= energy_tolerance))
+    notes = []
+    consistent = True
+    if certificate.certified:
+        consistent = bool(np.all(distances[-1] <= distances[0]))
+        notes.append(f"distance to the certified state: {float(distances[0].max()):.3g} at t = 0, "
+                     f"{float(distances[-1].max()):.3g} at t = {horizon:.3g}")
+    return SimulationSummary(times=times, states=np.transpose(states, (0, 2, 1)), metric=None,
+                             claimed_rate=None, observed_rate=None, consistent=consistent,
+                             energy_consistent=energy_consistent, worst_excess=None,
+                             tolerance=None, rtol=0.0, atol=0.0,
+                             energies=energies, notes=notes)
+
+
+def _rk4(field, state, t_final, steps=None):
+    steps = steps or 2000
+    dt = t_final / steps
+    times = [0.0]
+    states = [state.copy()]
+    for step in range(1, steps + 1):
+        k1 = field(state)
+        k2 = field(state + dt / 2 * k1)
+        k3 = field(state + dt / 2 * k2)
+        k4 = field(state + dt * k3)
+        state = state + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        if step % 20 == 0:
+            times.append(step * dt)
+            states.append(state.copy())
+    return np.array(times), np.array(states)
+
+
+def _analyze_kuramoto(model, methods, simulate, trajectories, t_final, seed, report) -> Analysis:
+    certificates = []
+    if "synchronization" in methods:
+        report("synchronization", 0.0)
+        certificates.append(synchronization_certificate(model))
+    if "phase_locked_stability" in methods:
+        report("phase_locked_stability", 0.3)
+        certificates.append(locked_state_certificate(model))
+    extra: dict = {"kuramoto": {}}
+    lines = []
+    details = next((c.details for c in certificates if c.method == "synchronization"), {})
+    if "critical_coupling" in details:
+        extra["kuramoto"]["critical_coupling"] = details["critical_coupling"]
+        extra["kuramoto"]["stationary_order_parameter"] = details["stationary_order_parameter"]
+        lines.append(f"theory:      K_c = {details['critical_coupling']:.7g} for the "
+                     f"{model.distribution.kind} distribution (n -> infinity); r(K) = "
+                     f"{details['stationary_order_parameter']:.7g} at K = {model.coupling:g}")
+    simulation = None
+    witness = next((c.witness for c in certificates if c.witness), None)
+    if simulate:
+        report("simulation", 0.6)
+        simulation, observed = _kuramoto_challenge(model, certificates, trajectories, t_final,
+                                                   seed)
+        extra["kuramoto"]["order_parameter_final"] = observed
+        lines.append(f"simulation:  order parameter r at the final time: {observed:.6g}")
+    report("done", 1.0)
+    return Analysis(network=model, certificates=certificates, simulation=simulation,
+                    witness=witness, claims=("synchronization", "local_stability"),
+                    extra=extra, lines=lines)
+
+
+def _kuramoto_challenge(model, certificates, trajectories, t_final, seed):
+    horizon = t_final or 50.0
+    stable = any(c.certified and c.claim == "local_stability" for c in certificates)
+    rng = np.random.default_rng(seed)
+    if stable:
+        u0 = next(c.evidence["u0"] for c in certificates
+                  if c.claim == "local_stability" and c.certified)
+        center = locked_phases(model, u0)
+        initial = center[:, None] + _PERTURBATION * rng.standard_normal((model.n, trajectories))
+    else:
+        initial = rng.uniform(-math.pi, math.pi, (model.n, trajectories))
+    trajectory = simulate_kuramoto(model, t_final=horizon, dt=min(0.02, horizon / 100),
+                                   initial=initial, samples=100)
+    phases = trajectory.phases
+    energies = trajectory.energies
+    energy_tolerance = 1e-8 * (1 + np.max(np.abs(energies)))
+    energy_consistent = bool(np.all(np.diff(energies, axis=0) <= energy_tolerance))
+    consistent = True
+    notes = []
+    if stable:
+        # Phases relative to oscillator 0 remove the common rotation; their
+        # offset from the locked state's must not grow.
+        relative = phases - phases[:, :1, :]
+        locked = (center - center[0])[None, :, None]
+        offset = np.max(np.abs(wrap(relative - locked)), axis=1)
+        consistent = bool(np.all(offset[-1] <= offset[0]))
+        notes.append(f"largest offset from the locked state (up to rotation): "
+                     f"{float(offset[0].max()):.3g} at t = 0, {float(offset[-1].max()):.3g} at "
+                     f"t = {horizon:.3g}")
+    observed = float(np.mean(trajectory.order[-1]))
+    summary = SimulationSummary(times=trajectory.times, states=np.transpose(phases, (0, 2, 1)),
+                                metric=None, claimed_rate=None, observed_rate=None,
+                                consistent=consistent, energy_consistent=energy_consistent,
+                                worst_excess=None, tolerance=None, rtol=0.0, atol=0.0,
+                                energies=energies, notes=notes)
+    return summary, observed
