@@ -186,7 +186,8 @@ def _section_markdown(analysis, *, require, level, prefix, figure_number, figure
     lines += [_escape_markdown(line) + "  " for line in getattr(analysis, "lines", ())]
     if getattr(analysis, "lines", ()):
         lines.append("")
-    lines += [f"{level} Equilibrium", "", describe_equilibrium(record["equilibrium"]) + ".", ""]
+    lines += [f"{level} Equilibrium", "", describe_equilibrium(record["equilibrium"],
+                                                    [c["method"] for c in record["certificates"]]) + ".", ""]
     lines += [f"{level} Simulation", ""]
     lines += ["- " + _escape_markdown(line) for line in describe_simulation(record["simulation"])]
     lines.append("")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._families import CORE_METHODS
 from ..certify._certificate import CLAIMS, Certificate
 
 __all__ = [
@@ -136,9 +137,16 @@ def describe_witness(witness: dict | None) -> str | None:
     return text
 
 
-def describe_equilibrium(equilibrium: dict | None) -> str:
-    """Return one line on the equilibrium found, or why there is none."""
+def describe_equilibrium(equilibrium: dict | None, methods: Sequence[str] = ()) -> str:
+    """Return one line on the equilibrium found, or why there is none.
+
+    ``methods`` are the methods that ran, which decide the explanation.
+    """
     if not equilibrium:
+        if "linearization" in methods:
+            return "not computed (the linearization row says why)"
+        if methods and not set(methods) & set(CORE_METHODS):
+            return "none reported by this family's methods"
         return "not computed (run the linearization method to compute one)"
     parts = []
     if equilibrium.get("x") is not None:
@@ -227,7 +235,8 @@ def format_summary(analysis, *, require: Sequence[str] = (), title: str | None =
         lines.append(f"claim {claim:<16} {_paint(status, status, color)}{mark}")
     lines.append("")
 
-    lines.append("equilibrium: " + describe_equilibrium(analysis.equilibrium))
+    lines.append("equilibrium: " + describe_equilibrium(
+        analysis.equilibrium, [certificate.method for certificate in analysis.certificates]))
     simulation = analysis.simulation.to_dict() if analysis.simulation is not None else None
     simulation_lines = describe_simulation(simulation)
     lines.append("simulation:  " + simulation_lines[0])
