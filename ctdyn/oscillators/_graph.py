@@ -121,10 +121,15 @@ def _spin_array(spins, n: int) -> np.ndarray:
         raise InvalidModelError("spins", f"{n} entries, one per node", f"shape {array.shape}",
                                 "Give one +1 or -1 per node, in node order.")
     if not np.all((array == 1) | (array == -1)):
-        bad = array[(array != 1) & (array != -1)][0]
+        bad = _python_scalar(array[(array != 1) & (array != -1)][0])
         raise InvalidModelError("spins", "entries +1 or -1", bad,
                                 "Round phases to spins with sign(cos(phi)).")
     return array.astype(float)
+
+
+def _python_scalar(value):
+    """Return a NumPy scalar as the Python number it contains (messages then show 0.0, not np.float64)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 # -- building graphs ------------------------------------------------------------------
@@ -141,8 +146,13 @@ def as_graph(value, *, field: str = "graph", name: str = "graph") -> Graph:
     return from_matrix(value, field=field, name=name)
 
 
-def from_matrix(matrix, *, field: str = "adjacency", name: str = "graph") -> Graph:
-    """Return the graph of a symmetric adjacency matrix with a zero diagonal."""
+def from_matrix(matrix, *, field: str = "adjacency", name: str = "graph",
+                first_node: int = 0) -> Graph:
+    """Return the graph of a symmetric adjacency matrix with a zero diagonal.
+
+    ``first_node`` is the number that error messages give the first node:
+    0 for arrays, 1 for files whose format numbers nodes from 1.
+    """
     if sps.issparse(matrix):
         matrix = sps.coo_array(matrix)
         shape = matrix.shape
@@ -167,9 +177,10 @@ def from_matrix(matrix, *, field: str = "adjacency", name: str = "graph") -> Gra
                                 "Replace the non-finite entries.")
     diagonal = rows == cols
     if np.any(diagonal & (data != 0)):
-        node = int(rows[diagonal & (data != 0)][0])
+        node = int(rows[diagonal & (data != 0)][0]) + first_node
+        numbering = "" if first_node == 0 else f" (nodes numbered from {first_node})"
         raise InvalidModelError(field, "a zero diagonal (no self-loops)",
-                                f"a self-loop at node {node}",
+                                f"a self-loop at node {node}{numbering}",
                                 "Remove the diagonal entries; sin(phi_i - phi_i) = 0, so a "
                                 "self-loop has no effect on the dynamics.")
     keep = data != 0
@@ -237,7 +248,8 @@ def read_graph(path: str | os.PathLike, *, field: str = "graph_file") -> Graph:
     except OSError as error:
         raise ModelFileError(field, "a readable file", str(path),
                              f"Check its permissions ({error.strerror}).") from error
-    logger.info("read graph %s: %d nodes, %d edges", path, graph.n, graph.m)
+    logger.info("read graph %s: %d nodes, %d %s", path, graph.n, graph.m,
+                "edge" if graph.m == 1 else "edges")
     return graph
 
 
@@ -325,7 +337,7 @@ def _read_mtx(path: Path, field: str, name: str) -> Graph:
         raise ModelFileError(field, "a real symmetric Matrix Market file", str(error),
                              f"Write it with scipy.io.mmwrite. The file is {path}.") from error
     try:
-        return from_matrix(matrix, field=f"{field} {path.name}", name=name)
+        return from_matrix(matrix, field=f"{field} {path.name}", name=name, first_node=1)
     except ModelFileError:
         raise
     except InvalidModelError as error:
@@ -343,7 +355,7 @@ def _read_npy(path: Path, field: str, name: str) -> Graph:
         raise ModelFileError(field, "a real numeric dtype", f"dtype {matrix.dtype}",
                              f"Save a float array. The file is {path}.")
     try:
-        return from_matrix(matrix, field=f"{field} {path.name}", name=name)
+        return from_matrix(matrix, field=f"{field} {path.name}", name=name, first_node=1)
     except InvalidModelError as error:
         raise ModelFileError(error.field, error.expected, _Verbatim(error.received),
                              f"{error.fix} The file is {path}.") from error

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import scipy.optimize
 from threadpoolctl import threadpool_limits
 
 from .._families import PLUGIN_FAMILIES
@@ -52,6 +53,14 @@ _KEYS = {
 }
 _BRUTE_FORCE_LIMIT = 20
 _PERTURBATION = 1e-3
+# RK4 applied to a linear gradient flow has an amplification factor in (0, 1)
+# for every eigenvalue -lambda with lambda dt <= 1 (it is 0.375 at lambda dt = 1),
+# so dt = 1 / (Jacobian norm bound) keeps the simulated energy decreasing.
+_RK4_STEP_FACTOR = 1.0
+_MAX_RK4_STEPS = 20000
+_MIN_RK4_STEPS = 2000
+# Second-order terms of a perturbation of size 1e-3 per oscillator, with margin.
+_SECOND_ORDER_TOLERANCE = 1e-5
 
 
 def read_model(table: Mapping, base_dir: Path, family: str):
@@ -84,6 +93,11 @@ def _read_graph_entry(table: Mapping, base_dir: Path, *, required: bool) -> Grap
     if "adjacency" in table:
         value = table["adjacency"]
         if value == "all_to_all":
+            if required:
+                raise ModelFileError("model.adjacency", "a list of rows of numbers", value,
+                                     "\"all_to_all\" is for the kuramoto family only; give an "
+                                     "oscillator Ising machine adjacency = [[0, 1], [1, 0]] or "
+                                     "graph_file = \"...\".")
             return None
         if not isinstance(value, (list, tuple)) or not value:
             raise ModelFileError("model.adjacency", "a list of rows of numbers or \"all_to_all\"",
@@ -256,17 +270,40 @@ def _challenge(model, spins, certificate, trajectories, t_final, seed) -> Simula
     offsets = _PERTURBATION * rng.standard_normal((model.n, trajectories))
     offsets /= np.max(np.abs(offsets), axis=0, keepdims=True)
     offsets *= _PERTURBATION
-    horizon = t_final or 20.0 / max(model.injection, 1e-3)
-    times, states = _rk4(model.vector_field, center[:, None] + offsets, horizon)
-    distances = np.max(np.abs(wrap(states - center[None, :, None])), axis=1)
+
+    dt = _RK4_STEP_FACTOR / _jacobian_norm_bound(model)
+    notes = []
+    horizon = t_final
+    if not horizon:
+        horizon = 20.0 / max(model.injection, 1e-3)
+        if horizon > _MAX_RK4_STEPS * dt:
+            notes.append(f"horizon shortened from t = {horizon:.3g} to {_MAX_RK4_STEPS * dt:.3g} "
+                         f"to fit {_MAX_RK4_STEPS} RK4 steps of dt = {dt:.3g}")
+            horizon = _MAX_RK4_STEPS * dt
+    steps = math.ceil(horizon / dt)
+    if steps > _MAX_RK4_STEPS:
+        note = (f"simulation skipped: t_final = {horizon:.3g} needs {steps} RK4 steps of at most "
+                f"dt = {dt:.3g} (the stability bound of the Jacobian), above the limit of "
+                f"{_MAX_RK4_STEPS}. Set [simulate] t_final <= {_MAX_RK4_STEPS * dt:.3g}")
+        logger.warning(note)
+        return SimulationSummary(times=np.zeros(1), states=center[None, None, :], metric=None,
+                                 claimed_rate=None, observed_rate=None, consistent=True,
+                                 energy_consistent=None, worst_excess=None, tolerance=None,
+                                 rtol=0.0, atol=0.0, notes=[note])
+    times, states = _rk4(model.vector_field, center[:, None] + offsets, horizon,
+                         steps=max(steps, _MIN_RK4_STEPS))
+
+    # The Jacobian at a binary state is symmetric, so near a stable state the
+    # Euclidean distance cannot grow. The maximum norm can, by up to sqrt(n).
+    distances = np.linalg.norm(wrap(states - center[None, :, None]), axis=1)
     energies = np.array([model.energy(state) for state in states])
     energy_tolerance = 1e-9 * (1 + np.max(np.abs(energies)))
     energy_consistent = bool(np.all(np.diff(energies, axis=0) <= energy_tolerance))
-    notes = []
     consistent = True
     if certificate.certified:
         consistent = bool(np.all(distances[-1] <= distances[0]))
-        notes.append(f"distance to the certified state: {float(distances[0].max()):.3g} at t = 0, "
+        notes.append(f"Euclidean distance to the certified state: "
+                     f"{float(distances[0].max()):.3g} at t = 0, "
                      f"{float(distances[-1].max()):.3g} at t = {horizon:.3g}")
     return SimulationSummary(times=times, states=np.transpose(states, (0, 2, 1)), metric=None,
                              claimed_rate=None, observed_rate=None, consistent=consistent,
@@ -275,18 +312,31 @@ def _challenge(model, spins, certificate, trajectories, t_final, seed) -> Simula
                              energies=energies, notes=notes)
 
 
-def _rk4(field, state, t_final, steps=None):
-    steps = steps or 2000
+def _jacobian_norm_bound(model: OscillatorIsingMachine) -> float:
+    r"""Return a bound on the spectral radius of the Jacobian at every phase vector.
+
+    Row i of the Jacobian has a diagonal entry of size at most
+    :math:`K \sum_j |a_{ij}| + 2K_s` and off-diagonal entries summing to at
+    most :math:`K \sum_j |a_{ij}|`, so Gershgorin discs give
+    :math:`2K \max_i \sum_j |a_{ij}| + 2K_s`.
+    """
+    degrees = np.asarray(abs(model.graph.adjacency()).sum(axis=1)).ravel()
+    bound = 2 * model.coupling * float(degrees.max(initial=0.0)) + 2 * model.injection
+    return max(bound, 1e-12)
+
+
+def _rk4(field, state, t_final, steps):
     dt = t_final / steps
     times = [0.0]
     states = [state.copy()]
+    stride = max(1, steps // 100)
     for step in range(1, steps + 1):
         k1 = field(state)
         k2 = field(state + dt / 2 * k1)
         k3 = field(state + dt / 2 * k2)
         k4 = field(state + dt * k3)
         state = state + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        if step % 20 == 0:
+        if step % stride == 0 or step == steps:
             times.append(step * dt)
             states.append(state.copy())
     return np.array(times), np.array(states)
@@ -330,7 +380,7 @@ def _kuramoto_challenge(model, certificates, trajectories, t_final, seed):
     if stable:
         u0 = next(c.evidence["u0"] for c in certificates
                   if c.claim == "local_stability" and c.certified)
-        center = locked_phases(model, u0)
+        center = locked_phases(model, _locked_root(model, u0))
         initial = center[:, None] + _PERTURBATION * rng.standard_normal((model.n, trajectories))
     else:
         initial = rng.uniform(-math.pi, math.pi, (model.n, trajectories))
@@ -343,13 +393,15 @@ def _kuramoto_challenge(model, certificates, trajectories, t_final, seed):
     consistent = True
     notes = []
     if stable:
-        # Phases relative to oscillator 0 remove the common rotation; their
-        # offset from the locked state's must not grow.
-        relative = phases - phases[:, :1, :]
-        locked = (center - center[0])[None, :, None]
-        offset = np.max(np.abs(wrap(relative - locked)), axis=1)
-        consistent = bool(np.all(offset[-1] <= offset[0]))
-        notes.append(f"largest offset from the locked state (up to rotation): "
+        # Subtracting the mean offset removes the common rotation. The Jacobian
+        # at the locked state is symmetric with the rotation as its null space,
+        # so the Euclidean norm of what remains cannot grow, up to second-order
+        # terms in the perturbation.
+        offsets = wrap(phases - center[None, :, None])
+        offsets -= np.mean(offsets, axis=1, keepdims=True)
+        offset = np.linalg.norm(offsets, axis=1)
+        consistent = bool(np.all(offset[-1] <= offset[0] + _SECOND_ORDER_TOLERANCE))
+        notes.append(f"Euclidean offset from the locked state (up to rotation): "
                      f"{float(offset[0].max()):.3g} at t = 0, {float(offset[-1].max()):.3g} at "
                      f"t = {horizon:.3g}")
     observed = float(np.mean(trajectory.order[-1]))
@@ -359,3 +411,24 @@ def _kuramoto_challenge(model, certificates, trajectories, t_final, seed):
                                 worst_excess=None, tolerance=None, rtol=0.0, atol=0.0,
                                 energies=energies, notes=notes)
     return summary, observed
+
+
+def _locked_root(model: KuramotoNetwork, u0: float) -> float:
+    r"""Return the root :math:`u^*` of :math:`F(u) = K \operatorname{mean}_i \sqrt{1 - (\nu_i/u)^2} - u`.
+
+    The certificate proves :math:`F(u_0) \ge 0`, and :math:`F(K) < 0` unless all
+    frequencies are equal, so the stable locked state sits at a root in
+    :math:`[u_0, K]`; the phases :math:`\arcsin(\nu_i/u_0)` of the bound are
+    not an equilibrium.
+    """
+    nu = model.frequencies - np.mean(model.frequencies)
+    coupling = model.coupling
+
+    def excess(u: float) -> float:
+        return coupling * float(np.mean(np.sqrt(np.maximum(1 - (nu / u) ** 2, 0.0)))) - u
+
+    if u0 >= coupling or excess(u0) <= 0:
+        return float(u0)
+    if excess(coupling) >= 0:
+        return float(coupling)
+    return float(scipy.optimize.brentq(excess, u0, coupling, xtol=1e-15, rtol=1e-15))

@@ -40,7 +40,7 @@ from .._exact import UNIT_ROUNDOFF, gamma, round_up
 from ..certify._certificate import CERTIFIED, INCONCLUSIVE, REFUTED, Certificate
 from ..errors import InvalidModelError
 from ..verify import is_positive_definite_exact, is_positive_definite_interval
-from ._graph import Graph, _spin_array, cut_value
+from ._graph import Graph, _python_scalar, _spin_array, cut_value
 
 __all__ = ["Threshold", "binary_state_matrix", "stability_threshold", "certify_binary_state",
            "stability_ladder", "EXACT_SIZE_LIMIT", "INTERVAL_SIZE_LIMIT"]
@@ -153,8 +153,12 @@ def stability_threshold(graph: Graph, spins, *, coupling: float = 1.0) -> Thresh
     polynomial = None
     if graph.n <= POLYNOMIAL_SIZE_LIMIT:
         polynomial = _threshold_polynomial(graph, spins, Fraction(coupling), eigenvalue)
-    return Threshold(value=float(coupling) * eigenvalue / 2, lower=_round_down(lower),
-                     upper=round_up(upper), polynomial=polynomial,
+    lower, upper = _round_down(lower), round_up(upper)
+    # The floating eigenvalue can stray outside the proved bounds by rounding
+    # (it is -1.1e-17 for a threshold of exactly 0), so it is clamped into them.
+    value = min(max(float(coupling) * eigenvalue / 2, lower), upper)
+    return Threshold(value=value, lower=lower,
+                     upper=upper, polynomial=polynomial,
                      direction=vector / np.linalg.norm(vector), checked=checked)
 
 
@@ -391,6 +395,7 @@ def _cut_batch(graph: Graph, spins: np.ndarray) -> np.ndarray:
 
 
 def _positive(value, field: str) -> float:
+    value = _python_scalar(value)
     number = _number(value, field)
     if not number > 0:
         raise InvalidModelError(field, "a positive number", value, "Use for example 1.0.")
@@ -398,6 +403,7 @@ def _positive(value, field: str) -> float:
 
 
 def _nonnegative(value, field: str) -> float:
+    value = _python_scalar(value)
     number = _number(value, field)
     if number < 0:
         raise InvalidModelError(field, "a nonnegative number", value, "Use for example 0.5.")
@@ -405,6 +411,7 @@ def _nonnegative(value, field: str) -> float:
 
 
 def _number(value, field: str) -> float:
+    value = _python_scalar(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InvalidModelError(field, "a number", value, "Give a finite number.")
     number = float(value)
