@@ -235,7 +235,7 @@ def _check_symmetric(weights: np.ndarray) -> None:
         i, j = (int(k) for k in np.unravel_index(np.argmax(difference), weights.shape))
         raise InvalidModelError(
             "weights", "a symmetric matrix (W[i][j] == W[j][i] exactly)",
-            f"W[{i}][{j}] = {weights[i, j]!r} but W[{j}][{i}] = {weights[j, i]!r}",
+            f"W[{i}][{j}] = {float(weights[i, j])!r} but W[{j}][{i}] = {float(weights[j, i])!r}",
             "A Boltzmann machine's energy only sees (W + W^T)/2; symmetrize the matrix, "
             "for example with (W + W.T) / 2.")
 
