@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import numpy as np
 
-from ..certify._certificate import to_json_value
 from ..errors import InvalidModelError
 from ._enumerate import exact_statistics
 from ._model import MAX_EXACT_UNITS, BoltzmannMachine, RestrictedBoltzmannMachine
@@ -46,9 +44,11 @@ def add_command(commands, common) -> None:
 
 
 def _run_sample(args) -> int:
-    from ..cli import _ProgressBar
+    from ..cli import _OutputError, _ProgressBar
     from ..models import load_model
+    from ..report import check_output_file, write_json
 
+    json_path = check_output_file(args.json, field="--json") if args.json else None
     model = load_model(args.model).network
     if not isinstance(model, (BoltzmannMachine, RestrictedBoltzmannMachine)):
         raise InvalidModelError("model.family", "\"boltzmann\"", model.family,
@@ -68,14 +68,19 @@ def _run_sample(args) -> int:
     if enumerated <= MAX_EXACT_UNITS:
         exact = exact_statistics(model).marginals
     print(_format_table(result, exact))
-    if args.json:
+    if json_path is not None:
         record = {"method": args.method, "sweeps": args.sweeps, "chains": args.chains,
                   "burn_in": args.burn_in, "seed": args.seed, "marginals": result.marginals,
                   "standard_error": result.standard_error, "exact_marginals": exact,
                   "swap_acceptance": result.acceptance}
-        with open(args.json, "w", encoding="utf-8") as stream:
-            json.dump(to_json_value(record), stream, indent=2)
-        print(f"JSON written to {args.json}")
+        # check_output_file cannot foresee every failure (a folder such as /proc
+        # passes the access check for root), so a failed write still exits 2.
+        try:
+            write_json(record, json_path)
+        except OSError as error:
+            raise _OutputError(f"cannot write {json_path}: {error.strerror or error}. Check the "
+                               "path, its permissions and the free disk space.") from error
+        print(f"JSON written to {json_path}")
     return 0
 
 

@@ -95,12 +95,11 @@ def add_command(commands, common) -> None:
 
 
 def _run_capacity(args) -> int:
-    from ..cli import _ProgressBar
+    from ..cli import _OutputError, _ProgressBar
     from ..errors import InvalidModelError
     from ..report import check_output_file, write_json
 
-    if args.json:
-        check_output_file(args.json, field="--json")
+    json_path = check_output_file(args.json, field="--json") if args.json else None
     if args.energy in ("classical", "exponential") and args.degree is not None:
         raise InvalidModelError("--degree", f"no degree with --energy {args.energy}", args.degree,
                                 "Remove --degree, or use --energy polynomial.")
@@ -119,8 +118,14 @@ def _run_capacity(args) -> int:
                                   max_patterns=args.max_patterns, progress=bar)
     finally:
         bar.close()
-    if args.json:
-        write_json(result.to_dict(), args.json)
+    if json_path is not None:
+        # check_output_file cannot foresee every failure (a folder such as /proc
+        # passes the access check for root), so a failed write still exits 2.
+        try:
+            write_json(result.to_dict(), json_path)
+        except OSError as error:
+            raise _OutputError(f"cannot write {json_path}: {error.strerror or error}. Check the "
+                               "path, its permissions and the free disk space.") from error
     _print_result(result)
     return 0
 

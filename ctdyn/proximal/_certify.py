@@ -70,7 +70,7 @@ def rate_certificate(model) -> Certificate:
     factor = contraction_factor(step, mu, L, kappa)
     rate = 1 - factor
     best_step = optimal_step(mu, L)
-    if mu == 0 and model.regularizer.name == "elastic_net" and model.regularizer.l2 > 0:
+    if mu == 0 and L > 0 and model.regularizer.name == "elastic_net" and model.regularizer.l2 > 0:
         best_step = 2 / L
     best_rate = 1 - contraction_factor(Fraction(float(best_step)), mu, L,
                                        model.regularizer.prox_lipschitz(float(best_step)))
@@ -81,7 +81,8 @@ def rate_certificate(model) -> Certificate:
     }
     details = {
         "mu": float(mu), "L": float(L), "step": model.step, "step_source": model.step_source,
-        "step_interval": [0.0, float(2 / L)],
+        # With L = 0 (f affine) every positive step keeps the factor at most kappa.
+        "step_interval": [0.0, float(2 / L) if L > 0 else math.inf],
         "rate_optimal_step": float(best_step), "rate_at_optimal_step": _round_down(best_rate),
         **curvature.details,
     }
@@ -97,6 +98,9 @@ def rate_certificate(model) -> Certificate:
                            evidence=evidence, details=details)
 
     reasons = []
+    if L == 0:
+        reasons.append("f is affine (L = 0), so every step gives the same factor and the "
+                       f"step {model.step:.6g} is as good as any")
     if mu == 0:
         reasons.append("f is not strongly convex (mu = 0: A^T A is singular, for example with "
                        "more unknowns than measurements), so there is no global rate")

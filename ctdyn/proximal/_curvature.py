@@ -205,10 +205,14 @@ def optimal_step(mu: Fraction, L: Fraction) -> Fraction:
     no step gives a positive rate and :math:`1/L` is returned, the classical
     step of proximal gradient descent. The elastic net's factor
     :math:`1/(1 + \gamma l_2)` does not move the optimum: the maximum falls
-    for :math:`\gamma < \gamma^*` and rises after it.
+    for :math:`\gamma < \gamma^*` and rises after it. With :math:`L = 0`
+    (f affine) the factor is 1 for every step, so any step is optimal and
+    1 is returned.
     """
-    if L <= 0:
-        raise ValueError("L must be positive")
+    if L < 0:
+        raise ValueError(f"L must be nonnegative, got {L}")
+    if L == 0:
+        return Fraction(1)
     if mu <= 0:
         return 1 / L
     return 2 / (mu + L)

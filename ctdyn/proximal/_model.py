@@ -123,11 +123,16 @@ def _build(cls, loss, regularizer: Regularizer, step: float | None, *,
                                         "No curvature bound could be proved for f ("
                                         + curvature.reason + "), so give step = ... explicitly.")
             mu = curvature.mu or Fraction(0)
-            if mu == 0 and regularizer.name == "elastic_net" and regularizer.l2 > 0:
+            if curvature.L == 0:
+                # f is affine, so every step gives the same factor; 1 is the LCA's default.
+                default_step = Fraction(1)
+                source = "any step (L = 0)"
+            elif mu == 0 and regularizer.name == "elastic_net" and regularizer.l2 > 0:
                 default_step = 2 / curvature.L
+                source = "rate-optimal"
             else:
                 default_step = optimal_step(mu, curvature.L)
-            source = "rate-optimal"
+                source = "rate-optimal"
         else:
             source = "default"
         step = float(default_step)

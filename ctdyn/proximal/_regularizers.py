@@ -116,8 +116,8 @@ class Regularizer:
             return result
         raise AssertionError(f"unknown regularizer {name}")
 
-    def value(self, x: np.ndarray) -> np.ndarray:
-        """Return g at each row of ``x``; ``inf`` outside the domain of a constraint."""
+    def value(self, x: np.ndarray, *, slack: float = 1e-9) -> np.ndarray:
+        """Return g at each row of ``x``; ``inf`` outside the domain of a constraint, see :meth:`contains`."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
         name = self.name
         if name == "l1":
@@ -129,7 +129,7 @@ class Regularizer:
             for label in np.unique(self.groups):
                 total += np.linalg.norm(x[:, self.groups == label], axis=-1)
             return self.lam * total
-        inside = self.contains(x)
+        inside = self.contains(x, slack=slack)
         values = np.where(inside, 0.0, np.inf)
         if name == "nonnegative_l1":
             values = values + self.lam * np.abs(x).sum(axis=-1)
@@ -271,7 +271,9 @@ def make_regularizer(name: str, n: int, *, lam: float = 0.0, l2: float = 0.0, lo
     ------
     InvalidModelError
         On an unknown name, :math:`\lambda < 0`, an empty box
-        (``lower > upper``), a nonpositive radius, or groups of the wrong length.
+        (``lower > upper``), a nonpositive radius, a box with lower = upper
+        in every coordinate (a single point, like radius 0), or groups of
+        the wrong length.
     """
     if name not in REGULARIZERS:
         raise InvalidModelError(f"{prefix}regularizer", "one of " + ", ".join(REGULARIZERS), name,
@@ -284,6 +286,9 @@ def make_regularizer(name: str, n: int, *, lam: float = 0.0, l2: float = 0.0, lo
                                 "The weight of a norm must be nonnegative; use 0 to drop it.")
     if l2 < 0:
         raise InvalidModelError(f"{prefix}l2", "l2 >= 0", l2, "Use a nonnegative ridge weight.")
+    # A single-point constraint set fixes the minimizer whatever f is, so there
+    # is nothing to certify: radius 0 and a box with lower = upper in every
+    # coordinate are rejected alike. A box that fixes only some coordinates is accepted.
     if name in ("simplex", "l2_ball") and radius <= 0:
         raise InvalidModelError(f"{prefix}radius", "a positive radius", radius,
                                 "An empty or single-point set has no interior; give radius > 0.")
@@ -298,6 +303,11 @@ def make_regularizer(name: str, n: int, *, lam: float = 0.0, l2: float = 0.0, lo
                                     float(lower_array[i]),
                                     "The box is empty: every lower bound must not exceed its "
                                     "upper bound.")
+        if np.all(lower_array == upper_array):
+            raise InvalidModelError(f"{prefix}upper", "a bound above lower in at least one "
+                                    "coordinate", upper_array.tolist(),
+                                    "The box is the single point x = lower, which is then the "
+                                    "minimizer; widen at least one coordinate.")
     group_array = None
     if name == "group_l1":
         if groups is None:
