@@ -36,14 +36,16 @@ import scipy.io
 import scipy.sparse as sps
 
 from ..errors import InvalidModelError, ModelFileError
-from ..models._loading import _Verbatim
+from ..models._loading import MAX_NEURONS, _Verbatim
 
 __all__ = ["Graph", "read_graph", "as_graph", "cut_value", "cut_values"]
 
 logger = logging.getLogger(__name__)
 
 # A header can declare any size; these stop a typo from allocating terabytes.
-MAX_NODES = 10**7
+# The node limit is the core's neuron limit: the solver keeps replicas x n
+# phases (10**7 nodes with 64 replicas needed 2.4 GB before any edge was read).
+MAX_NODES = MAX_NEURONS
 MAX_EDGES = 10**8
 
 
