@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sps
 
 from ctdyn.cli import EXIT_INVALID, EXIT_OK, main
 from ctdyn.errors import InvalidModelError, ModelFileError
@@ -30,7 +31,7 @@ from ctdyn.oscillators import (
     synchronization_certificate,
 )
 from ctdyn.oscillators._cli import best_known_cut
-from ctdyn.oscillators._maxcut import Schedule
+from ctdyn.oscillators._maxcut import Schedule, greedy_polish, tabu_search
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -165,6 +166,109 @@ def test_solver_finds_small_optimum():
     assert result.cut == 24
     assert cut_value(graph, result.spins) == result.cut
     assert result.polished_cut is None
+
+
+def random_weighted_graph(n, density, weights, seed):
+    """Return a random graph whose edge weights are drawn from ``weights``."""
+    rng = np.random.default_rng(seed)
+    edges = [(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < density]
+    return graph_from_edges(n, edges, rng.choice(weights, size=len(edges)))
+
+
+@pytest.mark.parametrize("weights", [(1.0,), (1.0, -1.0), (0.3, -1.7, 2.25)],
+                         ids=["unit", "signed", "fractional"])
+def test_polish_never_lowers_cut(weights):
+    graph = random_weighted_graph(60, 0.15, weights, seed=5)
+    rng = np.random.default_rng(2)
+    starts = rng.choice([-1.0, 1.0], size=(12, graph.n))
+    start_cuts = np.array([cut_value(graph, row) for row in starts])
+
+    greedy, greedy_cuts = greedy_polish(graph, starts)
+    searched, searched_cuts = tabu_search(graph, greedy, iterations=400, seed=3)
+
+    assert np.all(greedy_cuts >= start_cuts)
+    assert np.all(searched_cuts >= greedy_cuts)
+    for row, cut in zip(searched, searched_cuts):
+        assert set(np.unique(row)) <= {-1.0, 1.0}
+        assert cut_value(graph, row) == pytest.approx(cut, abs=1e-9)
+
+
+def test_greedy_polish_reaches_local_optimum():
+    graph = random_weighted_graph(50, 0.2, (1.0, -1.0, 2.0), seed=8)
+    starts = np.random.default_rng(4).choice([-1.0, 1.0], size=(6, graph.n))
+    polished, _ = greedy_polish(graph, starts)
+    fields = (graph.adjacency() @ polished.T).T
+    # Flipping spin i changes the cut by s_i (A s)_i: no flip may gain.
+    assert np.all(polished * fields <= 1e-9)
+
+
+@pytest.mark.parametrize("graph, expected", [
+    (petersen(), 12),
+    (graph_from_edges(20, generalized_petersen(10, 2)), 24),
+], ids=["petersen", "dodecahedral"])
+def test_tabu_search_finds_optimum(graph, expected):
+    # Expected values: brute force (test_brute_force_cuts).
+    starts = np.ones((4, graph.n))
+    spins, cuts = tabu_search(graph, starts, iterations=50 * graph.n, seed=0)
+    assert cuts.max() == expected
+    assert cut_value(graph, spins[int(np.argmax(cuts))]) == expected
+
+
+def test_tabu_search_deadline_keeps_start():
+    graph = random_weighted_graph(40, 0.2, (1.0,), seed=1)
+    starts = np.random.default_rng(0).choice([-1.0, 1.0], size=(3, graph.n))
+    start_cuts = np.array([cut_value(graph, row) for row in starts])
+    # A deadline in the past stops the search after its first block of flips.
+    spins, cuts = tabu_search(graph, starts, iterations=10 ** 6, seed=0, deadline=0.0)
+    assert np.all(cuts >= start_cuts)
+    assert np.all(np.isin(spins, (-1.0, 1.0)))
+
+
+def test_tabu_search_sparse_rows():
+    # Above 4096 nodes the search gathers sparse adjacency rows, not dense ones.
+    n = 5000
+    graph = as_graph(sps.csr_array((np.ones(n), (np.arange(n), (np.arange(n) + 1) % n)),
+                                   shape=(n, n)) + sps.csr_array(
+        (np.ones(n), ((np.arange(n) + 1) % n, np.arange(n))), shape=(n, n)))
+    starts = np.ones((2, n))
+    spins, cuts = tabu_search(graph, starts, iterations=300, seed=0)
+    # From the all-equal state every flip takes a node whose neighbors are both
+    # unflipped (gain 2, the largest possible); 300 flips touch at most 900 of
+    # the 5000 nodes, so such a node always remains and the cut is 600.
+    assert np.all(cuts == 600)
+    assert cut_value(graph, spins[0]) == cuts[0]
+
+
+@pytest.mark.parametrize("spins, iterations, tenure, field", [
+    (np.ones(10), 10, 0.1, "spins"),
+    (np.ones((2, 9)), 10, 0.1, "spins"),
+    (np.zeros((2, 10)), 10, 0.1, "spins"),
+    (np.ones((2, 10)), -1, 0.1, "iterations"),
+    (np.ones((2, 10)), 2.5, 0.1, "iterations"),
+    (np.ones((2, 10)), 10, 0.0, "tenure"),
+    (np.ones((2, 10)), 10, (0.3, 0.1), "tenure"),
+], ids=["one_dimensional", "wrong_width", "zeros", "negative_iterations",
+        "fractional_iterations", "zero_tenure", "reversed_range"])
+def test_tabu_search_bad_input(spins, iterations, tenure, field):
+    with pytest.raises(InvalidModelError) as error:
+        tabu_search(petersen(), spins, iterations=iterations, tenure=tenure)
+    assert error.value.field == field
+
+
+def test_solver_polish_reported_apart():
+    graph = random_weighted_graph(80, 0.1, (1.0, -1.0), seed=11)
+    result = solve_maxcut(graph, time_limit=30, seed=0, replicas=16, polish=True, max_runs=2,
+                          schedule=Schedule(steps=200, tabu_iterations=5))
+    assert result.polished_cut is not None
+    assert result.polished_cut >= result.raw_cut
+    assert result.cut == max(result.raw_cut, result.polished_cut)
+    assert cut_value(graph, result.raw_spins) == result.raw_cut
+    assert cut_value(graph, result.spins) == result.cut
+    times = [seconds for seconds, _ in result.history]
+    cuts = [cut for _, cut in result.history]
+    assert times == sorted(times)
+    assert all(later > earlier for earlier, later in zip(cuts, cuts[1:]))
+    assert cuts[-1] == result.cut
 
 
 @needs_gset
@@ -450,6 +554,14 @@ def test_maxcut_command(tmp_path, capsys):
     assert record["best_known"] is None
     assert set(record["stability"]) >= {"threshold", "gains", "status"}
     assert record["stability"]["status"] in ("certified", "refuted", "inconclusive")
+    assert record["polished_cut"] >= record["raw_cut"]
+    assert record["cut"] == max(record["raw_cut"], record["polished_cut"])
+    assert record["cut_source"] in ("oscillators", "polish")
+    assert "tabu search" in record["polish"]
+    summary = capsys.readouterr().out
+    assert f"raw oscillator cut (rounded phases, no local search) {record['raw_cut']:g}" in summary
+    assert f"polished cut (greedy 1-flip, then tabu search) {record['polished_cut']:g}" in summary
+    assert "run without --polish" in summary
 
 
 def test_contradiction_gives_exit_3(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ from ._kuramoto import (
     stationary_order_parameter,
     synchronization_certificate,
 )
-from ._maxcut import MaxCutResult, Schedule, greedy_polish, solve_maxcut
+from ._maxcut import MaxCutResult, Schedule, greedy_polish, solve_maxcut, tabu_search
 from ._models import KuramotoNetwork, OscillatorIsingMachine, order_parameter
 from ._plugin import analyze, brute_force_max_cut, read_model
 from ._stability import (
@@ -42,7 +42,7 @@ __all__ = [
     "Graph", "as_graph", "cut_value", "cut_values", "read_graph",
     "FrequencyDistribution", "critical_coupling", "locked_state_certificate",
     "simulate_kuramoto", "stationary_order_parameter", "synchronization_certificate",
-    "MaxCutResult", "Schedule", "greedy_polish", "solve_maxcut",
+    "MaxCutResult", "Schedule", "greedy_polish", "solve_maxcut", "tabu_search",
     "KuramotoNetwork", "OscillatorIsingMachine", "order_parameter",
     "analyze", "brute_force_max_cut", "read_model",
     "Threshold", "binary_state_matrix", "certify_binary_state", "stability_ladder",

@@ -78,10 +78,19 @@ def add_command(commands, common) -> None:
     command.add_argument("--replicas", type=_positive_int, default=64, metavar="R",
                          help="replicas integrated together (default 64)")
     command.add_argument("--polish", action="store_true",
-                         help="apply greedy 1-flip local search to the rounded states; the "
-                              "raw oscillator cut is reported as well")
+                         help="improve the rounded states by greedy 1-flip local search "
+                              "and then tabu search; the raw oscillator cut is reported "
+                              "as well")
     command.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH")
     command.set_defaults(handler=_run_maxcut)
+
+
+# The "polish" entry of the maxcut JSON record.
+POLISH_DESCRIPTION = (
+    "greedy 1-flip local search on every rounded state, then 1-flip tabu search from the "
+    "best of them; raw_cut is the best rounded oscillator state, polished_cut the best "
+    "polished one. With polish on, warm restarts of the oscillators start near the best "
+    "state so far, which may be a polished one.")
 
 
 def _run_maxcut(args) -> int:
@@ -108,6 +117,9 @@ def _run_maxcut(args) -> int:
         "graph": str(path), "nodes": graph.n, "edges": graph.m,
         "cut": result.cut, "spins": result.spins.tolist(),
         "raw_cut": result.raw_cut, "polished_cut": result.polished_cut,
+        "cut_source": ("polish" if result.polished_cut is not None
+                       and result.polished_cut > result.raw_cut else "oscillators"),
+        "polish": POLISH_DESCRIPTION if args.polish else None,
         "best_known": best_known, "best_known_source": source,
         "gap": (None if best_known is None else (best_known - result.cut) / best_known),
         "time_s": result.time_s, "seed": args.seed, "replicas": result.replicas,
@@ -127,7 +139,10 @@ def _run_maxcut(args) -> int:
     print(f"cut {result.cut:g}{known} in {result.time_s:.2f} s, {result.runs} runs of "
           f"{result.replicas} replicas, seed {args.seed}")
     if args.polish:
-        print(f"raw oscillator cut {result.raw_cut:g}; after greedy polish {result.polished_cut:g}")
+        print(f"raw oscillator cut (rounded phases, no local search) {result.raw_cut:g}; "
+              f"polished cut (greedy 1-flip, then tabu search) {result.polished_cut:g}")
+        print("warm restarts start near the best state so far, polished or not, so the raw "
+              "cut is not from the oscillators alone; run without --polish for that")
     print(f"stability of the returned state: {certificate.status} (K = {result.coupling:.6g}, "
           f"K_s = {result.injection:.6g}, threshold {threshold['value']:.6g})")
     if json_path is not None:
