@@ -224,3 +224,15 @@ def test_read_graph_log_singular_edge(tmp_path, caplog):
         read_graph(path)
     assert "2 nodes, 1 edge" in caplog.text
     assert "1 edges" not in caplog.text
+
+
+def test_maxcut_rejects_more_phases_than_memory_allows():
+    # 10**6 replicas of an 800-node graph would be 3.2 GB per float32 array.
+    from ctdyn.errors import InvalidModelError
+    from ctdyn.oscillators import solve_maxcut
+    from ctdyn.oscillators._graph import from_matrix
+
+    graph = from_matrix(np.ones((800, 800)) - np.eye(800))
+    with pytest.raises(InvalidModelError) as caught:
+        solve_maxcut(graph, time_limit=1.0, replicas=10**6)
+    assert caught.value.field == "replicas"

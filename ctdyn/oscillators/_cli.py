@@ -133,7 +133,7 @@ def _run_maxcut(args) -> int:
     if json_path is not None:
         write_json(to_json_value(record), json_path)
 
-    print(f"{path}: {graph.n} nodes, {graph.m} edges")
+    print(f"{path}: {graph.n} nodes, {graph.m} edge{'' if graph.m == 1 else 's'}")
     known = "" if best_known is None else f" (best known {best_known:g}, gap " \
         f"{100 * record['gap']:.3f}%)"
     print(f"cut {result.cut:g}{known} in {result.time_s:.2f} s, {result.runs} runs of "

@@ -157,6 +157,11 @@ def solve_maxcut(graph: Graph, *, time_limit: float = 10.0, seed: int = 0, repli
     progress : callable(stage, fraction), optional
     """
     _check_options(time_limit, replicas, seed)
+    if replicas * graph.n > MAX_PHASES:
+        raise InvalidModelError(
+            "replicas", f"at most {MAX_PHASES // graph.n:,} replicas for {graph.n:,} nodes "
+            f"(at most {MAX_PHASES:,} phases in all)", replicas,
+            "Ask for fewer replicas; 64 is the default.")
     schedule = schedule or Schedule()
     rng = np.random.default_rng(seed)
     adjacency = graph.adjacency()
@@ -468,6 +473,11 @@ def _adjacency_rows(graph: Graph) -> Callable[[np.ndarray], np.ndarray]:
 # Above this many nodes the tabu search gathers sparse rows instead of
 # keeping a dense float32 copy of the adjacency matrix (64 MB at this size).
 _DENSE_ROWS_MAX_NODES = 4096
+
+
+# The solver keeps several replicas x n float32 arrays; 2**26 phases is
+# 256 MiB per array.
+MAX_PHASES = 2**26
 
 
 def _check_options(time_limit: float, replicas: int, seed: int) -> None:
