@@ -1,4 +1,4 @@
-r"""The ``ctdyn`` command line: ``certify``, ``energy`` and ``simulate``, and the families' ``capacity``, ``sample`` and ``maxcut``.
+r"""The ``ctdyn`` command line: ``certify``, ``energy``, ``simulate``, ``capacity``, ``sample``, ``maxcut``.
 
 Exit status
 -----------
