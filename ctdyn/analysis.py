@@ -372,7 +372,6 @@ def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
         check_contraction_bound,
         check_energy_decrease,
         energy_traces,
-        integrate,
         observed_contraction,
     )
 
@@ -381,24 +380,10 @@ def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
     if t_final is None:
         t_final = float(np.clip(5.0 / best.rate, 5.0, 50.0)) if best is not None else 20.0
     x0 = initial_states(network, trajectories, seed=seed)
-    rtol, atol = SIMULATION_RTOL, SIMULATION_ATOL
-    t_eval = np.linspace(0.0, t_final, _output_times(x0.shape[0], network.n))
-    try:
-        result = integrate(network.vector_field, x0, t_final=t_final, rtol=rtol, atol=atol,
-                           t_eval=t_eval)
-    except SolverError as error:
-        # A network that is not certified may diverge; that is an observation,
-        # not invalid input, and it cannot contradict a certified bound.
-        logger.warning("simulation stopped: %s", error)
-        return SimulationSummary(times=np.zeros(1), states=x0[None], metric=None,
-                                 claimed_rate=None, observed_rate=None, consistent=True,
-                                 energy_consistent=None, worst_excess=None, tolerance=None,
-                                 rtol=rtol, atol=atol, notes=[f"simulation stopped: {error}"])
-
-    summary = SimulationSummary(times=result.t, states=result.states, metric=None,
-                                claimed_rate=None, observed_rate=None, consistent=True,
-                                energy_consistent=None, worst_excess=None, tolerance=None,
-                                rtol=rtol, atol=atol)
+    rtol = SIMULATION_RTOL
+    result, summary = integrate_batch(network.vector_field, x0, t_final=t_final)
+    if result is None:
+        return summary
     if trajectories >= 2:
         metric = best.metric if best is not None else {"norm": "l_2"}
         observation = observed_contraction(result, metric, seed=seed)
@@ -499,6 +484,33 @@ def _refine_energy_check(network, function, x0: np.ndarray, check):
     logger.info("energy check of trajectory %d repeated at rtol %.0e: consistent %s",
                 check.trajectory, REFINED_RTOL, refined.consistent)
     return check if not refined.consistent else refined
+
+
+def integrate_batch(vector_field, x0: np.ndarray, *, t_final: float):
+    """Integrate a batch at the simulation tolerances and start its summary.
+
+    Returns ``(trajectories, summary)``. The summary has no checks filled in
+    yet. When the integration stops (a diverging network), ``trajectories``
+    is None and the summary says why: that is an observation, not invalid
+    input, and it cannot contradict a certified bound.
+    """
+    from .simulate import integrate
+
+    rtol, atol = SIMULATION_RTOL, SIMULATION_ATOL
+    t_eval = np.linspace(0.0, t_final, _output_times(x0.shape[0], x0.shape[1]))
+    try:
+        result = integrate(vector_field, x0, t_final=t_final, rtol=rtol, atol=atol,
+                           t_eval=t_eval)
+    except SolverError as error:
+        logger.warning("simulation stopped: %s", error)
+        return None, SimulationSummary(
+            times=np.zeros(1), states=x0[None], metric=None, claimed_rate=None,
+            observed_rate=None, consistent=True, energy_consistent=None, worst_excess=None,
+            tolerance=None, rtol=rtol, atol=atol, notes=[f"simulation stopped: {error}"])
+    return result, SimulationSummary(
+        times=result.t, states=result.states, metric=None, claimed_rate=None,
+        observed_rate=None, consistent=True, energy_consistent=None, worst_excess=None,
+        tolerance=None, rtol=rtol, atol=atol)
 
 
 def _output_times(trajectories: int, n: int) -> int:

@@ -8,8 +8,7 @@ import logging
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..analysis import SIMULATION_ATOL, SIMULATION_RTOL, Analysis, SimulationSummary
-from ..errors import SolverError
+from ..analysis import Analysis, SimulationSummary, integrate_batch
 from ._certify import local_rate_on_support, optimality_certificate, rate_certificate
 from ._solve import minimize
 
@@ -81,7 +80,6 @@ def _simulate(model, analysis: Analysis, *, trajectories: int, t_final: float | 
     from ..simulate import (
         check_contraction_bound,
         energy_traces,
-        integrate,
         observed_contraction,
         spread_initial_states,
     )
@@ -98,21 +96,9 @@ def _simulate(model, analysis: Analysis, *, trajectories: int, t_final: float | 
         # Start inside the domain of g, which is forward invariant, so that f + g is finite.
         x0 = model.regularizer.prox(x0, model.step)
     x0[0] = center  # the equilibrium itself must stay put
-    rtol, atol = SIMULATION_RTOL, SIMULATION_ATOL
-    t_eval = np.linspace(0.0, t_final, 201)
-    try:
-        result = integrate(model.vector_field, x0, t_final=t_final, rtol=rtol, atol=atol,
-                           t_eval=t_eval)
-    except SolverError as error:
-        logger.warning("simulation stopped: %s", error)
-        return SimulationSummary(times=np.zeros(1), states=x0[None], metric=None,
-                                 claimed_rate=None, observed_rate=None, consistent=True,
-                                 energy_consistent=None, worst_excess=None, tolerance=None,
-                                 rtol=rtol, atol=atol, notes=[f"simulation stopped: {error}"])
-    summary = SimulationSummary(times=result.t, states=result.states, metric=None,
-                                claimed_rate=None, observed_rate=None, consistent=True,
-                                energy_consistent=None, worst_excess=None, tolerance=None,
-                                rtol=rtol, atol=atol)
+    result, summary = integrate_batch(model.vector_field, x0, t_final=t_final)
+    if result is None:
+        return summary
     metric = {"norm": "l_2"}
     if trajectories >= 2:
         observation = observed_contraction(result, metric, seed=seed)
@@ -132,7 +118,7 @@ def _simulate(model, analysis: Analysis, *, trajectories: int, t_final: float | 
                                      f"t = {check.time:.4g}")
 
     # The cost f + g never increases along trajectories (a theorem for every gamma > 0).
-    trace = energy_traces(result, _trajectory_cost(model, rtol, atol))
+    trace = energy_traces(result, _trajectory_cost(model, summary.rtol, summary.atol))
     energy_check = _check_cost_decrease(model, result, trace)
     summary.energies = trace.energies
     summary.energy_consistent = bool(energy_check.consistent)
