@@ -2,8 +2,8 @@ r"""The model families that plug into the core: names, methods and claims.
 
 The core families ``firing_rate`` and ``hopfield`` are built into
 :mod:`ctdyn.models` and :func:`ctdyn.analysis.analyze`. Every other family
-lives in its own subpackage and is imported only when a model file or the
-API asks for it, so ``ctdyn certify`` on a Hopfield network never pays for
+lives in its own subpackage and is imported only when a model file or an
+API call requests it, so ``ctdyn certify`` on a Hopfield network never pays for
 the oscillator or Boltzmann code.
 
 A family module provides
@@ -77,7 +77,7 @@ def family_module(name: str) -> ModuleType:
 
 
 def all_methods() -> tuple[str, ...]:
-    """Every method name of every family, core first, without repeats."""
+    """Return every method name of every family, core first, without repeats."""
     names = list(CORE_METHODS)
     for family in PLUGIN_FAMILIES.values():
         names += [method for method in family.methods if method not in names]
@@ -85,7 +85,7 @@ def all_methods() -> tuple[str, ...]:
 
 
 def all_claims() -> tuple[str, ...]:
-    """Every claim name of every family, core first, without repeats."""
+    """Return every claim name of every family, core first, without repeats."""
     names = list(CORE_CLAIMS)
     for family in PLUGIN_FAMILIES.values():
         names += [claim for claim in family.claims if claim not in names]

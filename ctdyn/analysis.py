@@ -226,9 +226,9 @@ def analyze(network, *, methods: Sequence[str] | None = None, simulate: bool = T
     family = getattr(network, "family", None)
     if family in PLUGIN_FAMILIES:
         plugin = PLUGIN_FAMILIES[family]
-        # None reaches the family as None, so it can tell its defaults from a
-        # request (a default method that does not apply is skipped; a requested
-        # one is an error).
+        # None is passed on unchanged so that the family can tell its defaults
+        # from a request: it skips a default method that does not apply and
+        # rejects a requested one.
         methods = None if methods is None else _validate_methods(methods, plugin.methods)
         return family_module(family).analyze(
             network, methods=methods, simulate=simulate, trajectories=_trajectories(trajectories),
@@ -446,10 +446,10 @@ SIMULATION_RTOL = 1e-8
 SIMULATION_ATOL = 1e-10
 # A failed check is repeated at these tolerances on the offending
 # trajectories before it counts as a contradiction. The error estimates of an
-# explicit Runge-Kutta pair assume a smooth vector field; at a kink of
-# hardtanh or ReLU they can be too small by orders of magnitude (a first run
-# at 1e-8 exceeded a certified bound by 2.9e-5 where the derived tolerance
-# was 2.8e-6). A false certificate keeps its excess as the tolerances shrink.
+# explicit Runge-Kutta pair assume a smooth vector field. At a kink of
+# hardtanh or ReLU they can be too small by orders of magnitude: one run at
+# 1e-8 exceeded a certified bound by 2.9e-5 against a derived tolerance of
+# 2.8e-6. A false certificate keeps its excess as the tolerances shrink.
 REFINED_RTOL = 1e-11
 REFINED_ATOL = 1e-13
 
@@ -491,8 +491,8 @@ def integrate_batch(vector_field, x0: np.ndarray, *, t_final: float):
 
     Returns ``(trajectories, summary)``. The summary has no checks filled in
     yet. When the integration stops (a diverging network), ``trajectories``
-    is None and the summary says why: that is an observation, not invalid
-    input, and it cannot contradict a certified bound.
+    is None and the summary notes the reason. A stopped integration is an
+    observation, not invalid input, so it cannot contradict a certified bound.
     """
     from .simulate import integrate
 

@@ -101,8 +101,8 @@ def test_increasing_flag():
 
 
 def test_slope_derivation_has_a_time_limit(monkeypatch):
-    # sympy needed 387 s for the slope range of this difference of sigmoids;
-    # with the limit lowered to 1 s the activation is rejected with a fix.
+    # sympy needed 387 s for the slope range of this difference of sigmoids.
+    # With the limit lowered to 1 s the activation is rejected with a fix.
     from ctdyn.models import _activation
 
     monkeypatch.setattr(_activation, "SLOPE_DERIVATION_SECONDS", 1.0)
@@ -121,5 +121,6 @@ def test_kinked_activation_with_ambiguous_derivative_is_accepted():
     activation = make_activation("min(x,0)+0.5*max(x,0)")
     assert (activation.slope_bounds.lower, activation.slope_bounds.upper) == (Fraction(1, 2), 1)
     slopes = activation.derivative(np.array([-1.0, 0.0, 1.0]))
-    assert slopes[0] == 1.0 and slopes[2] == 0.5
+    assert slopes[0] == 1.0
+    assert slopes[2] == 0.5
     assert 0.5 <= slopes[1] <= 1.0

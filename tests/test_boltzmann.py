@@ -572,7 +572,7 @@ def test_cli_too_large_for_enumeration_exits_2(tmp_path, capsys):
     message = capsys.readouterr().err
     assert "at most 24 units" in message
     assert "mean_field" in message
-    # By default it is skipped, with a line that says so.
+    # By default it is skipped, and a summary line reports the skip.
     assert main(["certify", str(path), "--no-simulate"]) == 0
     assert "exact: skipped" in capsys.readouterr().out
 

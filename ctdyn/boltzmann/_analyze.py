@@ -125,8 +125,8 @@ def analyze(model, *, methods, simulate: bool = True, trajectories: int = 8,
     equilibrium = None
     exact = None
     if methods is None:
-        # By default enumeration runs where it can; asked for by name, a
-        # machine that is too large is an error (exit 2) that names the limit.
+        # By default enumeration runs only where it can. When requested by
+        # name, a machine that is too large is an error (exit 2) naming the limit.
         methods = ("exact", "mean_field")
         if _enumerated_units(model) > MAX_EXACT_UNITS:
             methods = ("mean_field",)

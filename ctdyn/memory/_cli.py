@@ -43,18 +43,10 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _beta(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite positive number, received {text!r}")
-    return value
-
-
 def add_command(commands, common) -> None:
     """Add ``ctdyn capacity`` to the subcommands of ``ctdyn``."""
+    from ..cli import _positive_float
+
     command = commands.add_parser(
         "capacity", parents=[common], help="measure how many random patterns a memory retrieves",
         description="Store K random +-1 patterns of N neurons, corrupt stored patterns, retrieve "
@@ -68,7 +60,7 @@ def add_command(commands, common) -> None:
                               "rectified_polynomial (max(x,0)^n) or exponential")
     command.add_argument("--degree", type=_bounded_int(2, 20), metavar="n",
                          help="power n of the polynomial energies (default 3)")
-    command.add_argument("--beta", type=_beta, metavar="B",
+    command.add_argument("--beta", type=_positive_float, metavar="B",
                          help="inverse temperature of the exponential energy (default 1)")
 
     command.add_argument("--neurons", type=_bounded_int(2, MAX_NEURONS), required=True,

@@ -649,8 +649,8 @@ def _read_mtx(path: Path, field: str) -> np.ndarray | sps.csr_array:
     _check_entry_count((rows,), path, field)
     _check_square((rows, columns), path, field)
     # Each stored entry takes at least two bytes ("1\n" in an array file,
-    # more in a coordinate line); a header that declares more entries than
-    # that is rejected before scipy allocates room for them.
+    # more in a coordinate line). So a header that declares more entries than
+    # the file can hold is rejected before scipy allocates room for them.
     size = path.stat().st_size
     if 2 * entries > size:
         raise ModelFileError(field, f"a file large enough for the {entries:,} entries its "

@@ -282,7 +282,13 @@ def _read_rudy(path: Path, field: str, name: str) -> Graph:
                    f"n = {n}, m = {m}", "Correct the counts in the header.")
     body = lines[1:]
     if len(body) != m:
-        at = body[m][0] if len(body) > m else (body[-1][0] if body else header_line)
+        # The first surplus line, else the last line read.
+        if len(body) > m:
+            at = body[m][0]
+        elif body:
+            at = body[-1][0]
+        else:
+            at = header_line
         raise fail(at, f"{m} edge lines, as the header declares", f"{len(body)} edge lines",
                    "Correct the edge count in the header or add the missing edges.")
 

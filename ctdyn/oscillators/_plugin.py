@@ -60,6 +60,8 @@ _RK4_STEP_FACTOR = 1.0
 _MAX_RK4_STEPS = 20000
 _MIN_RK4_STEPS = 2000
 # Second-order terms of a perturbation of size 1e-3 per oscillator, with margin.
+# NOTE: an estimate, not a proved bound; a locked state with a very small
+# stability margin could exceed it without any certificate being wrong.
 _SECOND_ORDER_TOLERANCE = 1e-5
 
 

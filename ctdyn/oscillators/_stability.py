@@ -300,7 +300,7 @@ def certify_binary_state(graph: Graph, spins, *, coupling: float = 1.0,
     Returns a ``binary_stability`` certificate for the claim
     ``local_stability``: ``certified`` when :math:`2K_s I - K M(s) \succ 0`
     is proved, ``refuted`` with the unstable direction :math:`v` when
-    :math:`v^T(2K_s I - K M(s))v < 0` holds exactly, ``inconclusive``
+    :math:`v^T(2K_s I - K M(s))v < 0` is checked exactly, ``inconclusive``
     otherwise (for example exactly at the threshold, where the Jacobian is
     singular).
     """
