@@ -224,8 +224,7 @@ def test_tabu_search_deadline_keeps_start():
     assert np.all(np.isin(spins, (-1.0, 1.0)))
 
 
-def test_tabu_search_sparse_rows():
-    # Above 4096 nodes the search gathers sparse adjacency rows, not dense ones.
+def test_tabu_search_large_ring():
     n = 5000
     graph = as_graph(sps.csr_array((np.ones(n), (np.arange(n), (np.arange(n) + 1) % n)),
                                    shape=(n, n)) + sps.csr_array(
@@ -237,6 +236,42 @@ def test_tabu_search_sparse_rows():
     # the 5000 nodes, so such a node always remains and the cut is 600.
     assert np.all(cuts == 600)
     assert cut_value(graph, spins[0]) == cuts[0]
+
+
+@pytest.mark.parametrize("weights", [(1.0, -1.0, 3.0), (0.5, -1.25, 2.75)],
+                         ids=["integer_buckets", "fractional_scan"])
+def test_tabu_first_move_is_largest_gain(weights):
+    # Integer weights keep the gains in buckets, other weights scan them; the
+    # first move of both must flip the spin of largest gain s_i (A s)_i.
+    graph = random_weighted_graph(40, 0.3, weights, seed=4)
+    rng = np.random.default_rng(9)
+    starts = rng.choice([-1.0, 1.0], size=(20, graph.n))
+    gains = starts * (graph.adjacency() @ starts.T).T
+    unique = [r for r in range(20) if np.sum(gains[r] == gains[r].max()) == 1]
+    assert unique, "no start with a unique largest gain; change the seed"
+    spins, cuts = tabu_search(graph, starts[unique], iterations=1, seed=0)
+    for row, r in enumerate(unique):
+        chosen = int(np.argmax(gains[r]))
+        expected = starts[r].copy()
+        if gains[r, chosen] > 0:
+            expected[chosen] *= -1
+        # A first move that lowers the cut is undone by keeping the start.
+        assert np.array_equal(spins[row], expected)
+        assert cuts[row] == pytest.approx(cut_value(graph, expected), abs=1e-9)
+
+
+def test_solver_repeats_for_a_seed():
+    graph = random_weighted_graph(60, 0.2, (1.0, -1.0), seed=2)
+    first, second = (solve_maxcut(graph, time_limit=60, seed=5, replicas=8, polish=True,
+                                  max_runs=3) for _ in range(2))
+    assert np.array_equal(first.spins, second.spins)
+    assert np.array_equal(first.raw_spins, second.raw_spins)
+
+
+def test_greedy_polish_bad_spins():
+    with pytest.raises(InvalidModelError) as error:
+        greedy_polish(petersen(), np.zeros((2, 10)))
+    assert error.value.field == "spins"
 
 
 @pytest.mark.parametrize("spins, iterations, tenure, field", [

@@ -75,8 +75,8 @@ def add_command(commands, common) -> None:
                          dest="time_limit", help="wall-clock budget in seconds (default 10)")
     command.add_argument("--seed", type=_seed, default=0, metavar="K",
                          help="seed of the initial phases and the noise (default 0)")
-    command.add_argument("--replicas", type=_positive_int, default=64, metavar="R",
-                         help="replicas integrated together (default 64)")
+    command.add_argument("--replicas", type=_positive_int, default=16, metavar="R",
+                         help="replicas integrated together (default 16)")
     command.add_argument("--polish", action="store_true",
                          help="improve the rounded states by greedy 1-flip local search "
                               "and then tabu search; the raw oscillator cut is reported "
