@@ -151,9 +151,10 @@ def main(argv=None):
             print(row, flush=True)
 
     body = (f"Each solver ran {seeds} seeds of {budget:g} s wall-clock each per graph, "
-            "single-threaded BLAS, restarting until the budget was spent. Times are medians "
-            "over seeds (seeds that reached the target / all seeds); `-` means that the median seed did not "
-            "reached it. All solvers on one thread (Numba, BLAS and PyTorch limited to one). "
+            "restarting until the budget was spent. Times are medians "
+            "over seeds (seeds that reached the target / all seeds); `-` means that the "
+            "median seed did not "
+            "reach it. All solvers on one thread (Numba, BLAS and PyTorch limited to one). "
             "ctdyn raw: 64 replicas of 500 Euler-Maruyama steps per run, rounded oscillator "
             "states only, no local search. ctdyn polish: the defaults, 16 replicas, runs of 100 "
             "steps (30 in the first), warm restarts, greedy 1-flip search on every rounded "
