@@ -143,8 +143,9 @@ def _run_maxcut(args) -> int:
               f"polished cut (greedy 1-flip, then tabu search) {result.polished_cut:g}")
         print("warm restarts start near the best state so far, polished or not, so the raw "
               "cut is not from the oscillators alone; run without --polish for that")
-    print(f"stability of the returned state: {certificate.status} (K = {result.coupling:.6g}, "
-          f"K_s = {result.injection:.6g}, threshold {threshold['value']:.6g})")
+    print(f"stability of the returned state at the final gains K = {result.coupling:.6g}, "
+          f"K_s = {result.injection:.6g}: {certificate.status}; it is stable for K_s above "
+          f"{threshold['value']:.6g}")
     if json_path is not None:
         print(f"JSON written to {json_path}")
     return EXIT_OK
