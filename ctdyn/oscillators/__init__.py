@@ -11,6 +11,10 @@ Public API:
 - :class:`KuramotoNetwork`, :class:`FrequencyDistribution`,
   :func:`critical_coupling`, :func:`stationary_order_parameter`,
   :func:`simulate_kuramoto`: synchronization.
+- :func:`find_locked_state`, :func:`enclose_locked_state`,
+  :func:`enclose_cohesive_state`: phase-locked states of Kuramoto networks
+  on graphs, computed by Newton's method and proved by a dense Krawczyk
+  test or a sparse M-matrix test.
 - :func:`derive_energy`: the energies derived by sympy.
 
 ``read_model`` and ``analyze`` plug the families ``kuramoto`` and
@@ -25,6 +29,13 @@ from ._kuramoto import (
     simulate_kuramoto,
     stationary_order_parameter,
     synchronization_certificate,
+)
+from ._locking import (
+    LockedEnclosure,
+    LockedState,
+    enclose_cohesive_state,
+    enclose_locked_state,
+    find_locked_state,
 )
 from ._maxcut import MaxCutResult, Schedule, greedy_polish, solve_maxcut, tabu_search
 from ._models import KuramotoNetwork, OscillatorIsingMachine, order_parameter
@@ -42,6 +53,8 @@ __all__ = [
     "Graph", "as_graph", "cut_value", "cut_values", "read_graph",
     "FrequencyDistribution", "critical_coupling", "locked_state_certificate",
     "simulate_kuramoto", "stationary_order_parameter", "synchronization_certificate",
+    "LockedEnclosure", "LockedState", "enclose_cohesive_state", "enclose_locked_state",
+    "find_locked_state",
     "MaxCutResult", "Schedule", "greedy_polish", "solve_maxcut", "tabu_search",
     "KuramotoNetwork", "OscillatorIsingMachine", "order_parameter",
     "analyze", "brute_force_max_cut", "read_model",

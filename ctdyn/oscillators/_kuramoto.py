@@ -35,14 +35,26 @@ import mpmath
 import numpy as np
 import scipy.integrate
 import scipy.optimize
+import scipy.sparse.csgraph
 
 from ..certify._certificate import CERTIFIED, INCONCLUSIVE, REFUTED, Certificate
 from ..errors import InvalidModelError
+from ._locking import (
+    KRAWCZYK_SIZE_LIMIT,
+    SPARSE_SIZE_LIMIT,
+    LockedEnclosure,
+    component_refutation,
+    enclose_cohesive_state,
+    enclose_locked_state,
+    find_locked_state,
+    locked_laplacian,
+    unstable_direction,
+)
 from ._models import KuramotoNetwork, order_parameter
 
 __all__ = ["FrequencyDistribution", "critical_coupling", "stationary_order_parameter",
            "simulate_kuramoto", "synchronization_certificate", "locked_state_certificate",
-           "KuramotoTrajectory"]
+           "KuramotoTrajectory", "locked_state_on_graph"]
 
 logger = logging.getLogger(__name__)
 
@@ -209,10 +221,7 @@ def synchronization_certificate(network: KuramotoNetwork) -> Certificate:
                            checked="exact", witness=refutation, details=details,
                            reason=f"node {refutation['node']} has |omega_i - mean| > K sum_j a_ij")
     if not network.all_to_all:
-        return Certificate(method="synchronization", claim="synchronization",
-                           status=INCONCLUSIVE, details=details,
-                           reason="the necessary condition holds; a sufficient condition is "
-                                  "checked for all-to-all networks only")
+        return _graph_synchronization(network, details)
     locked = _locked_all_to_all(network)
     details["locked_state"] = locked["record"]
     if locked["exists"]:
@@ -226,11 +235,9 @@ def synchronization_certificate(network: KuramotoNetwork) -> Certificate:
 
 
 def locked_state_certificate(network: KuramotoNetwork) -> Certificate:
-    r"""Certify that a phase-locked state exists and is stable up to rotation (all-to-all)."""
+    r"""Certify that a phase-locked state exists and is stable up to rotation."""
     if not network.all_to_all:
-        return Certificate(method="phase_locked_stability", claim="local_stability",
-                           status=INCONCLUSIVE,
-                           reason="the rigorous locked-state check covers all-to-all networks")
+        return _graph_stability(network)
     locked = _locked_all_to_all(network)
     record = locked["record"]
     if locked["exists"] and locked["cohesive"]:
@@ -245,6 +252,136 @@ def locked_state_certificate(network: KuramotoNetwork) -> Certificate:
                        status=INCONCLUSIVE, reason=reason, details={"locked_state": record})
 
 
+def locked_state_on_graph(network: KuramotoNetwork) -> dict:
+    r"""Compute and enclose a phase-locked state of a network on a graph.
+
+    Returns a dict with ``state`` (:class:`LockedState` or None), ``enclosure``
+    (:class:`LockedEnclosure` or None) and ``reason`` (why there is no
+    enclosure, or None). The last result is cached on the network object,
+    so the two certificates share one computation. Assigning new
+    frequencies, a new coupling or a new graph invalidates the cache, but
+    editing the graph's arrays in place does not.
+    """
+    key = (network.frequencies.tobytes(), network.coupling)
+    cached = getattr(network, "_locked_cache", None)
+    # The cache keeps the graph object itself, so a replaced graph never
+    # matches, even when the new object reuses the old one's id.
+    if cached is not None and cached[0] == key and cached[1] is network.graph:
+        return cached[2]
+    result = _compute_locked_state(network)
+    network._locked_cache = (key, network.graph, result)
+    return result
+
+
+def _compute_locked_state(network: KuramotoNetwork) -> dict:
+    graph = network.graph
+    if np.any(graph.weights < 0):
+        return {"state": None, "enclosure": None,
+                "reason": "the graph has negative couplings; the locked-state check covers "
+                          "nonnegative a_ij only"}
+    if network.n > SPARSE_SIZE_LIMIT:
+        return {"state": None, "enclosure": None,
+                "reason": f"n = {network.n} is above {SPARSE_SIZE_LIMIT}, the size limit of "
+                          f"the sparse M-matrix test"}
+    components, _ = scipy.sparse.csgraph.connected_components(graph.adjacency(), directed=False)
+    if components > 1:
+        return {"state": None, "enclosure": None,
+                "reason": f"the graph has {components} connected components, so locked states "
+                          f"are not unique up to one rotation"}
+    state = find_locked_state(network)
+    if not state.converged:
+        return {"state": state, "enclosure": None,
+                "reason": f"Newton's method did not converge (residual {state.residual:.3g}); "
+                          f"the coupling may be below the locking threshold"}
+    if network.n <= KRAWCZYK_SIZE_LIMIT:
+        enclosure = enclose_locked_state(network, state)
+        failure = ("the Krawczyk test failed around the computed locked state (a singular or "
+                   "ill-conditioned Jacobian, as near the locking threshold)")
+    else:
+        enclosure = enclose_cohesive_state(network, state)
+        failure = (f"the sparse M-matrix test, used above n = {KRAWCZYK_SIZE_LIMIT}, failed "
+                   f"around the computed locked state (it proves only states with every "
+                   f"|theta_i - theta_j| < pi/2, and fails for ill-conditioned Laplacians "
+                   f"such as long rings)")
+    if enclosure is None:
+        return {"state": state, "enclosure": None, "reason": failure}
+    return {"state": state, "enclosure": enclosure, "reason": None}
+
+
+def _locked_record(result: dict) -> dict:
+    record: dict = {}
+    if result["state"] is not None:
+        record.update(result["state"].to_dict())
+    if result["enclosure"] is not None:
+        record["enclosure"] = result["enclosure"].to_dict()
+    return record
+
+
+def _graph_synchronization(network: KuramotoNetwork, details: dict) -> Certificate:
+    refutation = component_refutation(network)
+    if refutation is not None:
+        return Certificate(method="synchronization", claim="synchronization", status=REFUTED,
+                           checked="exact", witness=refutation, details=details,
+                           reason="a connected component has frequency offsets that do not "
+                                  "sum to 0")
+    result = locked_state_on_graph(network)
+    details["locked_state"] = _locked_record(result)
+    enclosure = result["enclosure"]
+    if enclosure is None:
+        return Certificate(method="synchronization", claim="synchronization",
+                           status=INCONCLUSIVE, details=details,
+                           reason="the necessary condition is met, but " + result["reason"])
+    test = "a Krawczyk test" if enclosure.method == "krawczyk" else "an M-matrix test"
+    return Certificate(method="synchronization", claim="synchronization", status=CERTIFIED,
+                       checked="interval", margin=None,
+                       reason=f"{test} proved exactly one locked state in a box of "
+                              f"width {enclosure.width:.3g}",
+                       evidence={"phases": enclosure.center.tolist(),
+                                 "radii": enclosure.radii.tolist()},
+                       details=details)
+
+
+def _graph_stability(network: KuramotoNetwork) -> Certificate:
+    result = locked_state_on_graph(network)
+    details = {"locked_state": _locked_record(result)}
+    enclosure = result["enclosure"]
+    if enclosure is None:
+        return Certificate(method="phase_locked_stability", claim="local_stability",
+                           status=INCONCLUSIVE, details=details,
+                           reason="no phase-locked state was proved: " + result["reason"])
+    evidence = {"phases": enclosure.center.tolist(), "radii": enclosure.radii.tolist()}
+    cos_lower_min = float(np.min(enclosure.cos_lower))
+    if cos_lower_min > 0:
+        # The graph is connected (checked before Newton) and every a_ij > 0.
+        details["algebraic_connectivity_estimate"] = _algebraic_connectivity(network, enclosure)
+        return Certificate(method="phase_locked_stability", claim="local_stability",
+                           status=CERTIFIED, checked="interval", margin=cos_lower_min,
+                           reason="on the proved box every edge has cos(theta_i - theta_j) > 0, "
+                                  "so the Jacobian is minus a connected Laplacian with positive "
+                                  "weights",
+                           evidence=evidence, details=details)
+    if float(np.min(enclosure.cos_upper)) < 0:
+        witness = unstable_direction(network, enclosure)
+        if witness is not None:
+            return Certificate(method="phase_locked_stability", claim="local_stability",
+                               status=REFUTED, checked="exact", witness=witness,
+                               evidence=evidence, details=details,
+                               reason="the proved locked state is unstable: a direction v has "
+                                      "v^T L(w) v < 0 on the whole box (other locked states "
+                                      "are not examined)")
+    return Certificate(method="phase_locked_stability", claim="local_stability",
+                       status=INCONCLUSIVE, evidence=evidence, details=details,
+                       reason="a locked state was proved, but an edge may have "
+                              "|theta_i - theta_j| >= pi/2 and no unstable direction was proved")
+
+
+def _algebraic_connectivity(network: KuramotoNetwork, enclosure: LockedEnclosure) -> float | None:
+    """Return a float estimate of the Jacobian's slowest decay rate, for n <= 500."""
+    if network.n > 500:
+        return None
+    return float(np.linalg.eigvalsh(locked_laplacian(network, enclosure.center))[1])
+
+
 def locked_phases(network: KuramotoNetwork, u: float) -> np.ndarray:
     """Return the locked phases arcsin(nu_i / u) of an all-to-all network."""
     nu = network.frequencies - np.mean(network.frequencies)
@@ -254,7 +391,9 @@ def locked_phases(network: KuramotoNetwork, u: float) -> np.ndarray:
 def _theory_details(network: KuramotoNetwork) -> dict:
     details: dict = {}
     distribution = network.distribution
-    if distribution is not None and distribution.kind != "given":
+    # K_c and r(K) are mean-field results for all-to-all coupling. A ring, for
+    # example, can lock with r near 0 at a coupling far above that K_c.
+    if network.all_to_all and distribution is not None and distribution.kind != "given":
         k_c = critical_coupling(distribution)
         details["critical_coupling"] = k_c
         details["stationary_order_parameter"] = stationary_order_parameter(network.coupling,

@@ -361,6 +361,10 @@ def _analyze_kuramoto(model, methods, simulate, trajectories, t_final, seed, rep
         lines.append(f"theory:      K_c = {details['critical_coupling']:.7g} for the "
                      f"{model.distribution.kind} distribution (n -> infinity); r(K) = "
                      f"{details['stationary_order_parameter']:.7g} at K = {model.coupling:g}")
+    equilibrium = _locked_equilibrium(certificates)
+    if equilibrium is not None:
+        lines.append(f"locked:      a phase-locked state is enclosed in a box of width "
+                     f"{equilibrium['enclosure_width']:.3g}")
     simulation = None
     witness = next((c.witness for c in certificates if c.witness), None)
     if simulate:
@@ -372,35 +376,50 @@ def _analyze_kuramoto(model, methods, simulate, trajectories, t_final, seed, rep
     report("done", 1.0)
     return Analysis(network=model, certificates=certificates, simulation=simulation,
                     witness=witness, claims=("synchronization", "local_stability"),
-                    extra=extra, lines=lines)
+                    extra=extra, lines=lines, equilibrium=equilibrium)
+
+
+def _locked_equilibrium(certificates) -> dict | None:
+    """Return the JSON "equilibrium" of an enclosed locked state on a graph, else None."""
+    for certificate in certificates:
+        if certificate.certified and "phases" in certificate.evidence:
+            radii = np.array(certificate.evidence["radii"])
+            return {"x": np.array(certificate.evidence["phases"]), "kind": "phase_locked",
+                    "frame": "rotating at the mean frequency",
+                    "enclosure_radii": radii.tolist(),
+                    "enclosure_width": 2.0 * float(np.max(radii))}
+    return None
 
 
 def _kuramoto_challenge(model, certificates, trajectories, t_final, seed):
     horizon = t_final or 50.0
-    stable = any(c.certified and c.claim == "local_stability" for c in certificates)
+    center = _certified_locked_phases(model, certificates)
+    stable = center is not None
     rng = np.random.default_rng(seed)
     if stable:
-        u0 = next(c.evidence["u0"] for c in certificates
-                  if c.claim == "local_stability" and c.certified)
-        center = locked_phases(model, _locked_root(model, u0))
         initial = center[:, None] + _PERTURBATION * rng.standard_normal((model.n, trajectories))
     else:
         initial = rng.uniform(-math.pi, math.pi, (model.n, trajectories))
-    trajectory = simulate_kuramoto(model, t_final=horizon, dt=min(0.02, horizon / 100),
-                                   initial=initial, samples=100)
+    notes = []
+    dt = _kuramoto_step(model, horizon)
+    if horizon > _MAX_RK4_STEPS * dt:
+        notes.append(f"horizon shortened from t = {horizon:.3g} to {_MAX_RK4_STEPS * dt:.3g} "
+                     f"to fit {_MAX_RK4_STEPS} RK4 steps of dt = {dt:.3g}")
+        horizon = _MAX_RK4_STEPS * dt
+    trajectory = simulate_kuramoto(model, t_final=horizon, dt=dt, initial=initial, samples=100)
     phases = trajectory.phases
     energies = trajectory.energies
     energy_tolerance = 1e-8 * (1 + np.max(np.abs(energies)))
     energy_consistent = bool(np.all(np.diff(energies, axis=0) <= energy_tolerance))
     consistent = True
-    notes = []
     if stable:
-        # Subtracting the mean offset removes the common rotation. The Jacobian
-        # at the locked state is symmetric with the rotation as its null space,
-        # so the Euclidean norm of what remains cannot grow, up to second-order
-        # terms in the perturbation.
-        offsets = wrap(phases - center[None, :, None])
-        offsets -= np.mean(offsets, axis=1, keepdims=True)
+        # Subtracting the mean offset removes the common rotation (the phases
+        # are not wrapped during integration, so the offsets are small before
+        # wrapping). The Jacobian at the locked state is symmetric with the
+        # rotation as its null space, so the Euclidean norm of what remains
+        # cannot grow, up to second-order terms in the perturbation.
+        offsets = phases - center[None, :, None]
+        offsets = wrap(offsets - np.mean(offsets, axis=1, keepdims=True))
         offset = np.linalg.norm(offsets, axis=1)
         consistent = bool(np.all(offset[-1] <= offset[0] + _SECOND_ORDER_TOLERANCE))
         notes.append(f"Euclidean offset from the locked state (up to rotation): "
@@ -413,6 +432,32 @@ def _kuramoto_challenge(model, certificates, trajectories, t_final, seed):
                                 worst_excess=None, tolerance=None, rtol=0.0, atol=0.0,
                                 energies=energies, notes=notes)
     return summary, observed
+
+
+def _certified_locked_phases(model, certificates) -> np.ndarray | None:
+    """Return the locked phases of a certified stability certificate, else None."""
+    certificate = next((c for c in certificates
+                        if c.claim == "local_stability" and c.certified), None)
+    if certificate is None:
+        return None
+    if "phases" in certificate.evidence:
+        return np.array(certificate.evidence["phases"])
+    return locked_phases(model, _locked_root(model, certificate.evidence["u0"]))
+
+
+def _kuramoto_step(model: KuramotoNetwork, horizon: float) -> float:
+    r"""Return an RK4 step of at most 0.02 that keeps :math:`\lambda\,dt \le 1`.
+
+    Every Jacobian eigenvalue is at most :math:`2K\max_i\sum_j a_{ij}` in
+    modulus (Gershgorin discs), and RK4 damps every decaying mode with
+    :math:`\lambda\,dt \le 1`.
+    """
+    step = min(0.02, horizon / 100)
+    if not model.all_to_all:
+        bound = 2 * model.coupling * float(np.max(model.degrees(), initial=0.0))
+        if bound > 0:
+            step = min(step, 1.0 / bound)
+    return step
 
 
 def _locked_root(model: KuramotoNetwork, u0: float) -> float:
