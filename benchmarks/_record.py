@@ -23,7 +23,7 @@ BENCHMARKS_FILE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.
 _HEADER = ("# Benchmarks\n\nEach section below was written by the script it names; rerun "
            "that script to refresh it.\n")
 _PACKAGES = ("numpy", "scipy", "sympy", "cvxpy", "clarabel", "scs", "control", "python-flint",
-             "scikit-learn")
+             "scikit-learn", "numba")
 
 
 def machine_description() -> str:

@@ -10,8 +10,8 @@ NumPy generator by the caller, so a run gives the same result for the same
 seed whatever the number of threads.
 
 The kernels do a bounded amount of work per call (a chunk of steps or
-flips) and keep their state in the arrays they are given; the caller checks
-the clock between calls, since compiled code cannot.
+flips) and keep their state in the arrays they are given. The caller checks
+the clock between calls, because compiled code cannot read it.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def anneal(indptr, indices, weights, coupling, phases, step_start, step_stop, st
                     phi[i] += spread * (_next(states, r) - 0.5)
             last = step == steps - 1
             if last or (step >= round_from and (step - round_from) % round_every == 0):
-                # The sine buffer is recomputed at the next step, so it holds the spins here.
+                # The sine buffer is recomputed at the next step, so it can store the spins.
                 for i in range(n):
                     sine[i] = 1.0 if math.cos(phi[i]) >= 0.0 else -1.0
                 cut = 0.0
@@ -141,9 +141,9 @@ def tabu(indptr, indices, weights, spins, fields, cuts, tabu_until, base_tenure,
     r"""Make ``flips`` 1-flip tabu moves in every replica, from move number ``step_start``.
 
     A move flips the spin of largest gain :math:`s_i (A s)_i` among those
-    not flipped in the last ``base_tenure[r] + U{0..9}`` moves; a tabu spin
-    is allowed when its flip lifts the cut above the replica's best by more
-    than ``tolerance`` (aspiration). The scan for the largest gain starts at
+    not flipped in the last ``base_tenure[r] + U{0..9}`` moves. A tabu spin
+    is still allowed when its flip lifts the cut above the replica's best by
+    more than ``tolerance`` (aspiration). The scan for the largest gain starts at
     a random node, so ties go to a random node. State (``spins``,
     ``fields``, ``cuts``, ``tabu_until``, ``best_*``) is updated in place.
     """
@@ -206,10 +206,10 @@ def tabu_integer(indptr, indices, weights, spins, fields, cuts, tabu_until, base
 
     Every gain is an integer in ``[-limit, limit]`` (``limit`` bounds the
     weighted degrees), so the nodes are kept in one doubly linked list per
-    gain value. The best allowed move is then the first node, walking down
-    from the highest nonempty bucket, that is not tabu or passes the
-    aspiration test; a flip moves the flipped node and its neighbours to
-    their new buckets. A move costs the node's degree plus the tabu nodes
+    gain value. The best allowed move is the first node, walking down from
+    the highest nonempty bucket, that is not tabu or passes the aspiration
+    test. A flip moves the flipped node and its neighbours to their new
+    buckets. A move costs the node's degree plus the tabu nodes
     skipped, instead of a scan of all ``n`` gains. Nodes enter a list at its
     head, so ties go to the node whose gain changed last.
     """

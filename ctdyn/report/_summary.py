@@ -168,10 +168,12 @@ def describe_simulation(simulation: dict | None) -> list[str]:
     """Return lines on what simulation observed against the certified claims."""
     if simulation is None:
         return ["not run"]
+    rtol, atol = simulation.get("rtol"), simulation.get("atol")
+    # Fixed-step integrators (the oscillator families' RK4) record zero tolerances.
+    steps = "fixed step" if rtol == 0 and atol == 0 else \
+        f"rtol {format_number(rtol)}, atol {format_number(atol)}"
     lines = [f"{simulation.get('trajectories', '?')} trajectories to t = "
-             f"{format_number(simulation.get('t_final'))} "
-             f"(rtol {format_number(simulation.get('rtol'))}, "
-             f"atol {format_number(simulation.get('atol'))})"]
+             f"{format_number(simulation.get('t_final'))} ({steps})"]
     claimed = simulation.get("claimed_rate")
     observed = simulation.get("observed_rate")
     metric = describe_metric(simulation.get("metric"))
