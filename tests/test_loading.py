@@ -475,7 +475,7 @@ def test_missing_model_file_names_path(tmp_path):
 
 
 def test_folder_as_model_file_is_rejected(tmp_path):
-    with pytest.raises(ModelFileError, match="not a folder"):
+    with pytest.raises(ModelFileError, match="is a folder, not a regular file"):
         load_model(tmp_path)
 
 

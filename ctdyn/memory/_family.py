@@ -22,6 +22,7 @@ import numpy as np
 
 from ..analysis import Analysis, SimulationSummary
 from ..errors import InvalidModelError, ModelFileError, SolverError
+from ..models._files import TEXT_ENCODING, check_regular_file
 from ..models._loading import _check_table, _finite_number, _integer
 from ._certify import basin_certificate, check_patterns, stability_certificate
 from ._continuous import TwoLayerMemory
@@ -98,15 +99,14 @@ def _patterns_file(value: object, base_dir: Path) -> np.ndarray:
     if suffix not in (".npy", ".csv"):
         raise ModelFileError(field, "a file name ending in .npy or .csv", value,
                              "Save the K x N pattern matrix with numpy.save or as CSV.")
-    if not path.is_file():
-        raise ModelFileError(field, "an existing file", value,
-                             f"No file {path} exists. A relative name is resolved against the "
-                             "folder of the model file.")
+    check_regular_file(path, field=field, received=value, expected="an existing file",
+                       missing_fix=f"No file {path} exists. A relative name is resolved against "
+                       "the folder of the model file.")
     try:
         if suffix == ".npy":
             return _read_npy(path, field)
         return np.loadtxt(path, delimiter=",", comments="#", dtype=float, ndmin=2,
-                          encoding="utf-8")
+                          encoding=TEXT_ENCODING)
     except ValueError as error:
         raise ModelFileError(field, "a K x N matrix of +1 and -1", str(error),
                              f"Check the file {path}: every row needs N comma-separated "

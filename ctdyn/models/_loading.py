@@ -26,6 +26,11 @@ be finite TOML integers or floats, so ``true``, ``false``, ``nan`` and
 Error messages name each entry by its path, with zero-based list indices:
 ``model.weights[1][0]``, ``certify.methods[2]``, ``simulate.t_final``.
 
+The model file and its weights file must be regular files: a folder, a
+FIFO or a device is rejected by name and never read. The TOML and CSV files
+may start with a UTF-8 byte order mark, which is dropped, although TOML 1.0
+forbids it.
+
 Weights files
 -------------
 ``weights_file`` is resolved against the folder of the model file.
@@ -69,6 +74,7 @@ import scipy.sparse as sps
 from .._families import CORE_CLAIMS, CORE_METHODS, PLUGIN_FAMILIES, family_module
 from ..errors import ExpressionError, InvalidModelError, ModelFileError
 from ._activation import BUILTIN_ACTIVATIONS, Activation, make_activation
+from ._files import TEXT_ENCODING, check_regular_file, describe_undecodable
 from ._networks import FiringRateNetwork, HopfieldNetwork
 from ._validate import as_leak, as_vector, as_weights
 
@@ -172,9 +178,9 @@ def load_model(path: str | os.PathLike) -> ModelSpec:
     Raises
     ------
     ModelFileError
-        If the file is missing or unreadable, is not UTF-8 TOML (the message
-        gives tomllib's line and column), or has an unknown, missing or
-        malformed entry.
+        If the file is missing, unreadable or not a regular file (a folder,
+        a FIFO or a device), is not UTF-8 TOML (the message gives tomllib's
+        line and column), or has an unknown, missing or malformed entry.
     InvalidModelError
         If a value is well formed but invalid for the model, for example a
         zero leak or an activation with unbounded slope
@@ -238,14 +244,17 @@ def model_from_dict(table: Mapping, *, base_dir: str | os.PathLike,
 
 
 def _read_toml(path: Path) -> dict:
-    if not path.is_file():
-        expected = "a TOML model file, not a folder" if path.is_dir() else "an existing TOML file"
-        raise ModelFileError("model file", expected, str(path),
-                             f"Check the path {path}, or run `ctdyn certify` without a file "
-                             "for the built-in example.")
+    check_regular_file(path, field="model file", received=str(path),
+                       expected="an existing TOML file",
+                       missing_fix=f"Check the path {path}, or run `ctdyn certify` without a "
+                       "file for the built-in example.")
     try:
-        with path.open("rb") as stream:
-            return tomllib.load(stream)
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelFileError("model file", "a readable file", str(path),
+                             f"Check the permissions of {path} ({error.strerror}).") from error
+    try:
+        return tomllib.loads(data.decode(TEXT_ENCODING))
     except tomllib.TOMLDecodeError as error:
         position = _TOML_POSITION.search(str(error))
         where = f"line {position[1]}, column {position[2]}" if position else "the reported place"
@@ -253,16 +262,12 @@ def _read_toml(path: Path) -> dict:
                              f"Correct the syntax at {where}, for example quote strings "
                              "and write lists as [a, b].") from error
     except UnicodeDecodeError as error:
-        raise ModelFileError(str(path), "UTF-8 text",
-                             f"a byte that is not UTF-8 ({error.reason})",
+        raise ModelFileError(str(path), "UTF-8 text", describe_undecodable(data[:2], error),
                              "Save the file as UTF-8.") from error
     except RecursionError as error:
         raise ModelFileError(str(path), "TOML nested to a reasonable depth",
                              "nesting too deep to parse",
                              "Remove the excess brackets.") from error
-    except OSError as error:
-        raise ModelFileError("model file", "a readable file", str(path),
-                             f"Check the permissions of {path} ({error.strerror}).") from error
 
 
 def _check_table(table: object, name: str, allowed: Mapping | tuple,
@@ -482,10 +487,9 @@ def _weights_file(value: object, base_dir: Path) -> np.ndarray | sps.csr_array:
         raise ModelFileError(field, "a file name ending in " + ", ".join(_WEIGHT_SUFFIXES), value,
                              "Convert the matrix to NumPy .npy, comma-separated .csv or "
                              "Matrix Market .mtx.")
-    if not path.is_file():
-        raise ModelFileError(field, "an existing file", value,
-                             f"No file {path} exists. A relative name is resolved against the "
-                             "folder of the model file.")
+    check_regular_file(path, field=field, received=value, expected="an existing file",
+                       missing_fix=f"No file {path} exists. A relative name is resolved against "
+                       "the folder of the model file.")
 
     readers = {".npy": _read_npy, ".csv": _read_csv, ".mtx": _read_mtx}
     try:
@@ -581,7 +585,7 @@ def _read_csv(path: Path, field: str) -> np.ndarray:
     _check_square((rows, columns), path, field)
     try:
         return np.loadtxt(path, delimiter=",", comments="#", dtype=float, ndmin=2,
-                          encoding="utf-8")
+                          encoding=TEXT_ENCODING)
     except ValueError as error:
         # numpy counts data rows from 0 and columns from 1, so report file lines instead.
         received = _first_bad_csv_entry(path) or str(error)
@@ -595,7 +599,7 @@ def _csv_shape(path: Path, field: str) -> tuple[int, int]:
     rows = 0
     columns = 0
     try:
-        with path.open(encoding="utf-8") as stream:
+        with path.open(encoding=TEXT_ENCODING) as stream:
             for line_number, line in enumerate(stream, start=1):
                 text = line.split("#", 1)[0].strip()
                 if not text:
@@ -612,7 +616,9 @@ def _csv_shape(path: Path, field: str) -> tuple[int, int]:
                 rows += 1
                 _check_entry_count((rows, columns), path, field)
     except UnicodeDecodeError as error:
-        raise ModelFileError(field, "UTF-8 text", f"a byte that is not UTF-8 ({error.reason})",
+        with path.open("rb") as stream:
+            head = stream.read(2)
+        raise ModelFileError(field, "UTF-8 text", describe_undecodable(head, error),
                              _in_file("Save the file as UTF-8 comma-separated text.",
                                       path)) from error
     if rows == 0:
@@ -622,7 +628,7 @@ def _csv_shape(path: Path, field: str) -> tuple[int, int]:
 
 
 def _first_bad_csv_entry(path: Path) -> str | None:
-    with path.open(encoding="utf-8") as stream:
+    with path.open(encoding=TEXT_ENCODING) as stream:
         for line_number, line in enumerate(stream, start=1):
             text = line.split("#", 1)[0].strip()
             if not text:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidModelError, ModelFileError
+from ..models._files import TEXT_ENCODING, check_regular_file
 from ..models._loading import _check_table, _finite_number, _integer, _number_or_list
 from ._model import lca, proximal_gradient
 from ._regularizers import REGULARIZERS
@@ -132,10 +133,9 @@ def _matrix_file(value, base_dir: Path) -> np.ndarray:
     if suffix not in (".npy", ".csv"):
         raise ModelFileError(field, "a file name ending in .npy or .csv", value,
                              "Save the matrix with numpy.save or as comma-separated text.")
-    if not path.is_file():
-        raise ModelFileError(field, "an existing file", value,
-                             f"No file {path} exists; a relative name is resolved against the "
-                             "folder of the model file.")
+    check_regular_file(path, field=field, received=value, expected="an existing file",
+                       missing_fix=f"No file {path} exists. A relative name is resolved against "
+                       "the folder of the model file.")
     try:
         if suffix == ".npy":
             matrix = np.load(path, allow_pickle=False, mmap_mode="r")
@@ -147,7 +147,7 @@ def _matrix_file(value, base_dir: Path) -> np.ndarray:
             matrix = np.array(matrix, dtype=float)
         else:
             matrix = np.loadtxt(path, delimiter=",", comments="#", dtype=float, ndmin=2,
-                                encoding="utf-8")
+                                encoding=TEXT_ENCODING)
     except (ValueError, OSError) as error:
         raise ModelFileError(field, "a readable .npy or .csv matrix", str(error),
                              f"Check the file {path}.") from error

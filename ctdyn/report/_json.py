@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from ..certify._certificate import to_json_value
 from ..errors import InvalidModelError
+from ..models._files import file_type
 
 __all__ = ["write_json", "json_text", "write_bytes_atomic", "write_text_atomic",
            "check_output_file"]
@@ -77,6 +79,21 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
+def _check_replaceable(path: Path, field: str) -> None:
+    """Reject a FIFO, device or socket at ``path``, which the atomic write would replace."""
+    try:
+        # lstat: os.replace replaces a symbolic link itself, never its target.
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return
+    raise InvalidModelError(field, "a regular file or a new path", str(path),
+                            f"{path} is {file_type(mode)}, not a regular file, and the "
+                            "output would replace it, because ctdyn writes a new file and "
+                            "renames it over the target. Write to a regular file instead.")
+
+
 def _current_umask() -> int:
     # os.umask sets and returns in one call, so reading it means setting it back.
     # Another thread that creates a file between the two calls gets umask 0o022.
@@ -115,6 +132,7 @@ def check_output_file(path: str | os.PathLike, *, field: str) -> Path:
     if path.is_dir():
         raise InvalidModelError(field, "a file path, not a folder", str(path),
                                 "Add a file name, for example result.json.")
+    _check_replaceable(path, field)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InvalidModelError(field, "a file in a writable folder", str(path),
                                 f"Make {str(folder)!r} writable or choose another folder.")
