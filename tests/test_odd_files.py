@@ -343,3 +343,56 @@ def test_link_output_is_replaced_not_followed(tmp_path):
     assert target.read_text(encoding="utf-8") == "mine"
     assert not link.is_symlink()
     assert link.read_text(encoding="utf-8").startswith("{")
+
+
+# -- graph files of the oscillator families ------------------------------------------------
+
+GRAPH_MODEL = """\
+[model]
+family = "oscillator_ising"
+graph_file = "{name}"
+coupling = 1.0
+injection = 0.3
+"""
+RUDY_TRIANGLE = "3 3\n1 2 1\n2 3 1\n1 3 1\n"
+
+
+@needs_fifo
+@pytest.mark.parametrize("command", ["certify", "maxcut"])
+def test_fifo_graph_file_exits_2(tmp_path, capsys, command):
+    fifo = tmp_path / "graph.txt"
+    os.mkfifo(fifo)
+    if command == "maxcut":
+        arguments = ["maxcut", str(fifo), "--time-limit", "0.1"]
+    else:
+        model = tmp_path / "model.toml"
+        model.write_text(GRAPH_MODEL.format(name=fifo.name))
+        arguments = ["certify", str(model), "--no-simulate"]
+    fifo_error(arguments, fifo, capsys)
+
+
+def test_rudy_graph_with_bom_loads(tmp_path):
+    from ctdyn.oscillators import read_graph
+
+    plain, marked = tmp_path / "plain.txt", tmp_path / "marked.txt"
+    plain.write_text(RUDY_TRIANGLE)
+    marked.write_bytes(UTF8_BOM + RUDY_TRIANGLE.encode())
+    assert read_graph(marked).m == read_graph(plain).m == 3
+
+
+def test_mtx_graph_with_bom_names_it(tmp_path, capsys):
+    marked = tmp_path / "triangle.mtx"
+    text = ("%%MatrixMarket matrix coordinate real symmetric\n3 3 3\n"
+            "2 1 1\n3 2 1\n3 1 1\n")
+    marked.write_bytes(UTF8_BOM + text.encode())
+    status = main(["maxcut", str(marked), "--time-limit", "0.1"])
+    assert status == EXIT_INVALID
+    assert "byte order mark" in capsys.readouterr().err
+
+
+def test_utf16_graph_names_its_bom(tmp_path, capsys):
+    graph = tmp_path / "triangle.txt"
+    graph.write_bytes(RUDY_TRIANGLE.encode("utf-16"))
+    status = main(["maxcut", str(graph), "--time-limit", "0.1"])
+    assert status == EXIT_INVALID
+    assert "UTF-16" in capsys.readouterr().err

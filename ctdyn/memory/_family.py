@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import Analysis, SimulationSummary
-from ..errors import InvalidModelError, ModelFileError, SolverError
+from ..errors import ModelFileError, SolverError
 from ..models._files import TEXT_ENCODING, check_regular_file
 from ..models._loading import _check_table, _finite_number, _integer
 from ._certify import basin_certificate, check_patterns, stability_certificate

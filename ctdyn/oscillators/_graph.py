@@ -25,6 +25,7 @@ and an edge listed twice.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import math
 import os
@@ -36,6 +37,7 @@ import scipy.io
 import scipy.sparse as sps
 
 from ..errors import InvalidModelError, ModelFileError
+from ..models._files import TEXT_ENCODING, check_regular_file, describe_undecodable
 from ..models._loading import MAX_NEURONS, _Verbatim
 
 __all__ = ["Graph", "read_graph", "as_graph", "cut_value", "cut_values"]
@@ -234,10 +236,9 @@ def _make_graph(n: int, rows, cols, weights, name: str) -> Graph:
 def read_graph(path: str | os.PathLike, *, field: str = "graph_file") -> Graph:
     """Read a graph from a rudy/Gset, Matrix Market ``.mtx`` or NumPy ``.npy`` file."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(field, "an existing graph file", str(path),
-                             "Check the path; a relative name in a model file is resolved "
-                             "against the model file's folder.")
+    check_regular_file(path, field=field, received=str(path), expected="an existing graph file",
+                       missing_fix="Check the path; a relative name in a model file is "
+                                   "resolved against the model file's folder.")
     name = path.stem if path.suffix.lower() in (".mtx", ".npy", ".txt") else path.name
     suffix = path.suffix.lower()
     try:
@@ -261,11 +262,13 @@ def _read_rudy(path: Path, field: str, name: str) -> Graph:
                               fix + f" The file is {path}.")
 
     try:
-        with path.open(encoding="utf-8") as stream:
+        with path.open(encoding=TEXT_ENCODING) as stream:
             lines = [(number, text.split()) for number, text in enumerate(stream, start=1)
                      if text.strip() and not text.lstrip().startswith(("#", "%"))]
     except UnicodeDecodeError as error:
-        raise ModelFileError(field, "UTF-8 text", f"a byte that is not UTF-8 ({error.reason})",
+        with path.open("rb") as stream:
+            head = stream.read(4)
+        raise ModelFileError(field, "UTF-8 text", describe_undecodable(head, error),
                              f"Save {path} as UTF-8 text.") from error
     if not lines:
         raise ModelFileError(field, "a header line 'n m'", "an empty file",
@@ -336,6 +339,12 @@ def _read_rudy(path: Path, field: str, name: str) -> Graph:
 
 
 def _read_mtx(path: Path, field: str, name: str) -> Graph:
+    with path.open("rb") as stream:
+        if stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
+            raise ModelFileError(field, "a Matrix Market file that starts with its banner",
+                                 "a file that starts with a UTF-8 byte order mark (BOM)",
+                                 f"Save {path} as UTF-8 without a BOM, so that its first "
+                                 "line is the %%MatrixMarket banner.")
     try:
         rows, columns, _, _, value_type, _ = scipy.io.mminfo(path)
         if value_type == "complex":
