@@ -158,7 +158,7 @@ def main(argv=None):
             "ctdyn raw: 64 replicas of 500 Euler-Maruyama steps per run, rounded oscillator "
             "states only, no local search. ctdyn polish: the defaults, 16 replicas, runs of 100 "
             "steps (30 in the first), warm restarts, greedy 1-flip search on every rounded "
-            "state, then 500n tabu flips from the best 4 (compiled with Numba; the one-off "
+            "state, then 500n tabu flips from the best 8 (compiled with Numba; the one-off "
             "compilation is done before the clock starts); the times count the polished cut. "
             "dwave-neal: 8 reads of 1000 sweeps per call. "
             "simulated-bifurcation: 128 agents per call (PyTorch, CPU).\n\n" + "\n".join(rows))
