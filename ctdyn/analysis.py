@@ -368,12 +368,7 @@ def _energy(network) -> Certificate:
 def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
               seed: int) -> SimulationSummary:
     """Integrate a batch and challenge the certified contraction rate and energy decrease."""
-    from .simulate import (
-        check_contraction_bound,
-        check_energy_decrease,
-        energy_traces,
-        observed_contraction,
-    )
+    from .simulate import check_contraction_bound, check_energy_decrease, energy_traces
 
     network = analysis.network
     best = analysis.best_contraction()
@@ -386,10 +381,7 @@ def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
         return summary
     if trajectories >= 2:
         metric = best.metric if best is not None else {"norm": "l_2"}
-        observation = observed_contraction(result, metric, seed=seed)
-        summary.metric = metric
-        summary.observed_rate = float(observation.rate)
-        summary.log_distance_ratios = observation.log_ratios
+        observation = _observe_contraction(summary, result, metric, seed=seed)
         if best is not None:
             check = check_contraction_bound(observation, best.rate)
             if not check.consistent:
@@ -400,10 +392,7 @@ def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
                         f"trajectories {first.pair} exceeded the bound by {first.worst_excess:.3g} "
                         f"(tolerance {first.tolerance:.3g}) at rtol {rtol:.0e}; integrated again "
                         f"at rtol {REFINED_RTOL:.0e} they keep to it")
-            summary.claimed_rate = best.rate
-            summary.consistent = bool(check.consistent)
-            summary.worst_excess = float(check.worst_excess)
-            summary.tolerance = float(check.tolerance)
+            _store_bound_check(summary, check, best.rate)
             if not check.consistent:
                 logger.error("simulation beats the certified rate %.6g of %s: pair %s at t = %.4g, "
                              "excess %.3g over tolerance %.3g", best.rate, best.method, check.pair,
@@ -439,6 +428,28 @@ def _simulate(analysis: Analysis, *, trajectories: int, t_final: float | None,
             summary.notes.append(f"energy increases along trajectory {energy_check.trajectory} "
                                  f"at t = {energy_check.time:.4g}")
     return summary
+
+
+def _observe_contraction(summary: SimulationSummary, trajectories, metric: dict, *, seed: int):
+    """Measure how fast pairs of the trajectories approach each other and store it in ``summary``.
+
+    Returns the observation, which the caller checks against a certified rate.
+    """
+    from .simulate import observed_contraction
+
+    observation = observed_contraction(trajectories, metric, seed=seed)
+    summary.metric = metric
+    summary.observed_rate = float(observation.rate)
+    summary.log_distance_ratios = observation.log_ratios
+    return observation
+
+
+def _store_bound_check(summary: SimulationSummary, check, claimed_rate: float) -> None:
+    """Store a certified rate and the outcome of its check against simulation in ``summary``."""
+    summary.claimed_rate = claimed_rate
+    summary.consistent = bool(check.consistent)
+    summary.worst_excess = float(check.worst_excess)
+    summary.tolerance = float(check.tolerance)
 
 
 # Tight tolerances keep the distance floors of the consistency checks small.

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import math
 import os
 import shutil
 import sys
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
+from ._argument_types import _positive_float, _positive_int, _seed
 from ._builtin import (
     BUILTIN_METHODS,
     build_digits_example,
@@ -53,7 +53,6 @@ from .boltzmann._cli import add_command as add_boltzmann_sample
 from .errors import InvalidModelError, SimulationContradiction
 from .memory._cli import add_command as add_capacity_command
 from .models import load_model
-from .models._loading import MAX_TRAJECTORIES
 from .oscillators._cli import add_command as add_maxcut_command
 from .report import (
     check_output_file,
@@ -94,42 +93,6 @@ class _OutputError(Exception):
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's hook for every usage error
         raise _UsageError(f"{message} (see '{self.prog} --help')")
-
-
-# -- option types -----------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
-    if not 1 <= value <= MAX_TRAJECTORIES:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer from 1 to {MAX_TRAJECTORIES}, received {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(
-            f"expected a finite positive number, received {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a nonnegative integer, received {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a nonnegative integer, received {text!r}")
-    return value
 
 
 # -- parser -------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from .._argument_types import _bounded_int, _convert_argument, _positive_float
 from ._capacity import (
     DEFAULT_CORRUPTION,
     DEFAULT_MAX_PATTERNS,
@@ -19,34 +19,13 @@ CAPACITY_ENERGIES = ("classical", "polynomial", "rectified_polynomial", "exponen
 MAX_NEURONS = 100000
 
 
-def _bounded_int(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, received {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"expected an integer from {low} to {high}, received {text!r}")
-        return value
-    return parse
-
-
 def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction, received {text!r}") from None
-    if not 0 <= value < 0.5:
-        raise argparse.ArgumentTypeError(
-            f"expected a fraction in [0, 0.5) of bits to flip, received {text!r}")
-    return value
+    return _convert_argument(text, float, "a fraction", lambda value: 0 <= value < 0.5,
+                             "a fraction in [0, 0.5) of bits to flip")
 
 
 def add_command(commands, common) -> None:
     """Add ``ctdyn capacity`` to the subcommands of ``ctdyn``."""
-    from ..cli import _positive_float
-
     command = commands.add_parser(
         "capacity", parents=[common], help="measure how many random patterns a memory retrieves",
         description="Store K random +-1 patterns of N neurons, corrupt stored patterns, retrieve "

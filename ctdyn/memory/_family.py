@@ -22,8 +22,15 @@ import numpy as np
 
 from ..analysis import Analysis, SimulationSummary
 from ..errors import ModelFileError, SolverError
-from ..models._files import TEXT_ENCODING, check_regular_file
-from ..models._loading import _check_table, _finite_number, _integer
+from ..models._files import TEXT_ENCODING
+from ..models._loading import (
+    _check_table,
+    _finite_number,
+    _inline_rows,
+    _integer,
+    _matrix_file_path,
+    _read_matrix,
+)
 from ._certify import basin_certificate, check_patterns, stability_certificate
 from ._continuous import TwoLayerMemory
 
@@ -56,54 +63,29 @@ def read_model(table: Mapping, base_dir: Path, family: str) -> TwoLayerMemory:
 
 
 def _read_patterns(table: Mapping, base_dir: Path) -> np.ndarray:
-    if "patterns" in table and "patterns_file" in table:
-        raise ModelFileError("model.patterns_file", "either patterns or patterns_file, not both",
-                             "both", "Delete one of the two keys.")
-    if "patterns" in table:
-        return _inline_patterns(table["patterns"])
-    if "patterns_file" in table:
-        return _patterns_file(table["patterns_file"], base_dir)
-    raise ModelFileError("model.patterns", "patterns = [[1, -1, ...], ...] or "
-                         "patterns_file = \"P.npy\"", "neither",
-                         "Add one of the two keys to the [model] table.")
+    return _read_matrix(table, "patterns", base_dir, read_inline=_inline_patterns,
+                        read_file=_patterns_file,
+                        expected="patterns = [[1, -1, ...], ...] or patterns_file = \"P.npy\"")
 
 
 def _inline_patterns(value: object) -> list[list[float]]:
-    field = "model.patterns"
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ModelFileError(field, "a non-empty list of patterns, each a list of +1 and -1",
-                             value, "Write patterns = [[1, -1, 1], [-1, -1, 1]].")
-    width = None
-    rows = []
-    for index, row in enumerate(value):
-        if not isinstance(row, (list, tuple)):
-            raise ModelFileError(f"{field}[{index}]", "a pattern: a list of +1 and -1", row,
-                                 "Write each pattern in brackets, for example [1, -1, 1].")
-        if width is None:
-            width = len(row)
-        elif len(row) != width:
-            raise ModelFileError(f"{field}[{index}]", f"{width} entries, like pattern 0",
-                                 f"{len(row)} entries", "Give every pattern the same length N.")
-        rows.append([_finite_number(entry, f"{field}[{index}][{j}]")
-                     for j, entry in enumerate(row)])
-    return rows
+    return _inline_rows(value, "model.patterns",
+                        expected="a non-empty list of patterns, each a list of +1 and -1",
+                        example="Write patterns = [[1, -1, 1], [-1, -1, 1]].",
+                        row_expected="a pattern: a list of +1 and -1",
+                        row_example="Write each pattern in brackets, for example [1, -1, 1].",
+                        row_name="pattern", entry_name="entries",
+                        same_length_fix="Give every pattern the same length N.")
 
 
 def _patterns_file(value: object, base_dir: Path) -> np.ndarray:
     field = "model.patterns_file"
-    if not isinstance(value, str) or not value.strip():
-        raise ModelFileError(field, "a file name ending in .npy or .csv", value,
-                             "Write for example patterns_file = \"patterns.npy\".")
-    path = base_dir / value
-    suffix = path.suffix.lower()
-    if suffix not in (".npy", ".csv"):
-        raise ModelFileError(field, "a file name ending in .npy or .csv", value,
-                             "Save the K x N pattern matrix with numpy.save or as CSV.")
-    check_regular_file(path, field=field, received=value, expected="an existing file",
-                       missing_fix=f"No file {path} exists. A relative name is resolved against "
-                       "the folder of the model file.")
+    path = _matrix_file_path(value, base_dir, field, (".npy", ".csv"),
+                             expected="a file name ending in .npy or .csv",
+                             example="Write for example patterns_file = \"patterns.npy\".",
+                             suffix_fix="Save the K x N pattern matrix with numpy.save or as CSV.")
     try:
-        if suffix == ".npy":
+        if path.suffix.lower() == ".npy":
             return _read_npy(path, field)
         return np.loadtxt(path, delimiter=",", comments="#", dtype=float, ndmin=2,
                           encoding=TEXT_ENCODING)

@@ -440,37 +440,68 @@ class _Verbatim(str):
 
 
 def _read_weights(model: Mapping, base_dir: Path) -> np.ndarray | sps.csr_array:
-    if "weights" in model and "weights_file" in model:
-        raise ModelFileError("model.weights_file", "either weights or weights_file, not both",
+    return _read_matrix(model, "weights", base_dir, read_inline=_inline_weights,
+                        read_file=_weights_file,
+                        expected="weights = [[...], ...] or weights_file = \"W.npy\"")
+
+
+def _read_matrix(model: Mapping, key: str, base_dir: Path, *, read_inline, read_file,
+                 expected: str):
+    """Read a matrix given inline under ``key`` or as a file name under ``key + "_file"``.
+
+    Exactly one of the two keys must be present. ``read_inline`` receives the
+    inline value, ``read_file`` the file name and ``base_dir``, and
+    ``expected`` is the error's description of the two keys when both are
+    missing.
+    """
+    file_key = f"{key}_file"
+    if key in model and file_key in model:
+        raise ModelFileError(f"model.{file_key}", f"either {key} or {file_key}, not both",
                              "both", "Delete one of the two keys.")
-    if "weights" in model:
-        return _inline_weights(model["weights"])
-    if "weights_file" in model:
-        return _weights_file(model["weights_file"], base_dir)
-    raise ModelFileError("model.weights", "weights = [[...], ...] or weights_file = \"W.npy\"",
-                         "neither", "Add one of the two keys to the [model] table.")
+    if key in model:
+        return read_inline(model[key])
+    if file_key in model:
+        return read_file(model[file_key], base_dir)
+    raise ModelFileError(f"model.{key}", expected, "neither",
+                         "Add one of the two keys to the [model] table.")
 
 
 def _inline_weights(value: object) -> np.ndarray | sps.csr_array:
     field = "model.weights"
     if sps.issparse(value) or isinstance(value, np.ndarray):
         return as_weights(value, field=field)
+    rows = _inline_rows(value, field, expected="a non-empty list of rows, each a list of numbers",
+                        example="Write weights = [[w11, w12], [w21, w22]].",
+                        row_example="Write each row in brackets, for example [0.2, -0.5].")
+    return as_weights(rows, field=field)
+
+
+def _inline_rows(value: object, field: str, *, expected: str, example: str, row_example: str,
+                 row_expected: str = "a row: a list of numbers", row_name: str = "row",
+                 entry_name: str = "numbers",
+                 same_length_fix: str = "Give every row the same length.") -> list[list[float]]:
+    """Check a matrix written inline as a non-empty list of equally long rows of numbers.
+
+    Returns the entries as floats. The keyword arguments carry the caller's
+    wording of the errors: ``expected`` and ``example`` for the whole list,
+    ``row_expected`` and ``row_example`` for one row, and ``row_name``,
+    ``entry_name`` and ``same_length_fix`` for a row whose length differs
+    from row 0.
+    """
     if not isinstance(value, (list, tuple)) or not value:
-        raise ModelFileError(field, "a non-empty list of rows, each a list of numbers", value,
-                             "Write weights = [[w11, w12], [w21, w22]].")
+        raise ModelFileError(field, expected, value, example)
     width = None
     rows = []
     for i, row in enumerate(value):
         if not isinstance(row, (list, tuple)):
-            raise ModelFileError(f"{field}[{i}]", "a row: a list of numbers", row,
-                                 "Write each row in brackets, for example [0.2, -0.5].")
+            raise ModelFileError(f"{field}[{i}]", row_expected, row, row_example)
         if width is None:
             width = len(row)
         elif len(row) != width:
-            raise ModelFileError(f"{field}[{i}]", f"{width} numbers, like row 0",
-                                 f"{len(row)} numbers", "Give every row the same length.")
+            raise ModelFileError(f"{field}[{i}]", f"{width} {entry_name}, like {row_name} 0",
+                                 f"{len(row)} {entry_name}", same_length_fix)
         rows.append([_finite_number(entry, f"{field}[{i}][{j}]") for j, entry in enumerate(row)])
-    return as_weights(rows, field=field)
+    return rows
 
 
 # -- weights files -------------------------------------------------------------
@@ -478,19 +509,13 @@ def _inline_weights(value: object) -> np.ndarray | sps.csr_array:
 
 def _weights_file(value: object, base_dir: Path) -> np.ndarray | sps.csr_array:
     field = "model.weights_file"
-    if not isinstance(value, str) or not value.strip():
-        raise ModelFileError(field, "a file name ending in .npy, .csv or .mtx", value,
-                             "Write for example weights_file = \"W.npy\".")
-    path = base_dir / value
+    path = _matrix_file_path(value, base_dir, field, _WEIGHT_SUFFIXES,
+                             expected="a file name ending in .npy, .csv or .mtx",
+                             example="Write for example weights_file = \"W.npy\".",
+                             suffix_expected="a file name ending in " + ", ".join(_WEIGHT_SUFFIXES),
+                             suffix_fix="Convert the matrix to NumPy .npy, comma-separated .csv "
+                             "or Matrix Market .mtx.")
     suffix = path.suffix.lower()
-    if suffix not in _WEIGHT_SUFFIXES:
-        raise ModelFileError(field, "a file name ending in " + ", ".join(_WEIGHT_SUFFIXES), value,
-                             "Convert the matrix to NumPy .npy, comma-separated .csv or "
-                             "Matrix Market .mtx.")
-    check_regular_file(path, field=field, received=value, expected="an existing file",
-                       missing_fix=f"No file {path} exists. A relative name is resolved against "
-                       "the folder of the model file.")
-
     readers = {".npy": _read_npy, ".csv": _read_csv, ".mtx": _read_mtx}
     try:
         weights = readers[suffix](path, field)
@@ -505,6 +530,29 @@ def _weights_file(value: object, base_dir: Path) -> np.ndarray | sps.csr_array:
     except InvalidModelError as error:
         raise ModelFileError(field, error.expected, _Verbatim(error.received),
                              _in_file(error.fix, path)) from error
+
+
+def _matrix_file_path(value: object, base_dir: Path, field: str, suffixes: tuple[str, ...], *,
+                      expected: str, example: str, suffix_fix: str,
+                      suffix_expected: str | None = None) -> Path:
+    """Check the name of a matrix file given in the ``[model]`` table and return its path.
+
+    The name is resolved against ``base_dir``, the folder of the model file,
+    and its suffix is compared case-insensitively with ``suffixes``. A value
+    that is not a non-empty string is reported with ``expected`` and
+    ``example``, a wrong suffix with ``suffix_expected`` (default
+    ``expected``) and ``suffix_fix``. A missing file, a folder, a FIFO or a
+    device raises ModelFileError before anything is read.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ModelFileError(field, expected, value, example)
+    path = base_dir / value
+    if path.suffix.lower() not in suffixes:
+        raise ModelFileError(field, suffix_expected or expected, value, suffix_fix)
+    check_regular_file(path, field=field, received=value, expected="an existing file",
+                       missing_fix=f"No file {path} exists. A relative name is resolved against "
+                       "the folder of the model file.")
+    return path
 
 
 def _check_exact_integers(weights: np.ndarray | sps.csr_array, field: str, path: Path) -> None:

@@ -189,24 +189,33 @@ def simulate_kuramoto(network: KuramotoNetwork, *, t_final: float = 50.0, dt: fl
     phases = (rng.uniform(-math.pi, math.pi, network.n) if initial is None
               else np.array(initial, dtype=float, copy=True))
     steps = max(int(math.ceil(t_final / dt)), 1)
+    times, states = _integrate_rk4(network.vector_field, phases, t_final, steps, samples)
+    orders = [order_parameter(state) for state in states]
+    energies = [network.energy(state) for state in states]
+    return KuramotoTrajectory(times, np.array(orders), states, np.array(energies))
+
+
+def _integrate_rk4(field, state: np.ndarray, t_final: float, steps: int,
+                   samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integrate with ``steps`` classical RK4 steps of equal size up to ``t_final``.
+
+    Records the state at t = 0, after every ``max(steps // samples, 1)``
+    steps and at ``t_final``, and returns the times and the stacked states.
+    """
     dt = t_final / steps
     record_every = max(steps // samples, 1)
-    times, orders, energies, states = [0.0], [order_parameter(phases)], [network.energy(phases)], \
-        [phases.copy()]
-    field = network.vector_field
+    times = [0.0]
+    states = [state.copy()]
     for step in range(1, steps + 1):
-        k1 = field(phases)
-        k2 = field(phases + dt / 2 * k1)
-        k3 = field(phases + dt / 2 * k2)
-        k4 = field(phases + dt * k3)
-        phases = phases + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        k1 = field(state)
+        k2 = field(state + dt / 2 * k1)
+        k3 = field(state + dt / 2 * k2)
+        k4 = field(state + dt * k3)
+        state = state + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         if step % record_every == 0 or step == steps:
             times.append(step * dt)
-            orders.append(order_parameter(phases))
-            energies.append(network.energy(phases))
-            states.append(phases.copy())
-    return KuramotoTrajectory(np.array(times), np.array(orders), np.array(states),
-                              np.array(energies))
+            states.append(state.copy())
+    return np.array(times), np.array(states)
 
 
 # -- certificates -----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from ._graph import Graph, cut_value, cut_values, from_matrix, read_graph
 from ._kuramoto import (
     DISTRIBUTIONS,
     FrequencyDistribution,
+    _integrate_rk4,
     locked_phases,
     locked_state_certificate,
     simulate_kuramoto,
@@ -292,8 +293,8 @@ def _challenge(model, spins, certificate, trajectories, t_final, seed) -> Simula
                                  claimed_rate=None, observed_rate=None, consistent=True,
                                  energy_consistent=None, worst_excess=None, tolerance=None,
                                  rtol=0.0, atol=0.0, notes=[note])
-    times, states = _rk4(model.vector_field, center[:, None] + offsets, horizon,
-                         steps=max(steps, _MIN_RK4_STEPS))
+    times, states = _integrate_rk4(model.vector_field, center[:, None] + offsets, horizon,
+                                   max(steps, _MIN_RK4_STEPS), samples=100)
 
     # The Jacobian at a binary state is symmetric, so near a stable state the
     # Euclidean distance cannot grow. The maximum norm can, by up to sqrt(n).
@@ -325,23 +326,6 @@ def _jacobian_norm_bound(model: OscillatorIsingMachine) -> float:
     degrees = np.asarray(abs(model.graph.adjacency()).sum(axis=1)).ravel()
     bound = 2 * model.coupling * float(degrees.max(initial=0.0)) + 2 * model.injection
     return max(bound, 1e-12)
-
-
-def _rk4(field, state, t_final, steps):
-    dt = t_final / steps
-    times = [0.0]
-    states = [state.copy()]
-    stride = max(1, steps // 100)
-    for step in range(1, steps + 1):
-        k1 = field(state)
-        k2 = field(state + dt / 2 * k1)
-        k3 = field(state + dt / 2 * k2)
-        k4 = field(state + dt * k3)
-        state = state + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        if step % stride == 0 or step == steps:
-            times.append(step * dt)
-            states.append(state.copy())
-    return np.array(times), np.array(states)
 
 
 def _analyze_kuramoto(model, methods, simulate, trajectories, t_final, seed, report) -> Analysis:

@@ -8,7 +8,13 @@ import logging
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..analysis import Analysis, SimulationSummary, integrate_batch
+from ..analysis import (
+    Analysis,
+    SimulationSummary,
+    _observe_contraction,
+    _store_bound_check,
+    integrate_batch,
+)
 from ._certify import local_rate_on_support, optimality_certificate, rate_certificate
 from ._solve import minimize
 
@@ -77,12 +83,7 @@ def analyze(model, *, methods=None, simulate: bool = True, trajectories: int = 8
 def _simulate(model, analysis: Analysis, *, trajectories: int, t_final: float | None,
               seed: int) -> SimulationSummary:
     """Integrate a batch, check the certified rate in the l_2 norm and the decrease of f + g."""
-    from ..simulate import (
-        check_contraction_bound,
-        energy_traces,
-        observed_contraction,
-        spread_initial_states,
-    )
+    from ..simulate import check_contraction_bound, energy_traces, spread_initial_states
 
     best = analysis.best_contraction()
     if t_final is None:
@@ -101,16 +102,10 @@ def _simulate(model, analysis: Analysis, *, trajectories: int, t_final: float | 
         return summary
     metric = {"norm": "l_2"}
     if trajectories >= 2:
-        observation = observed_contraction(result, metric, seed=seed)
-        summary.metric = metric
-        summary.observed_rate = float(observation.rate)
-        summary.log_distance_ratios = observation.log_ratios
+        observation = _observe_contraction(summary, result, metric, seed=seed)
         if best is not None:
             check = check_contraction_bound(observation, best.rate)
-            summary.claimed_rate = best.rate
-            summary.consistent = bool(check.consistent)
-            summary.worst_excess = float(check.worst_excess)
-            summary.tolerance = float(check.tolerance)
+            _store_bound_check(summary, check, best.rate)
             if not check.consistent:
                 logger.error("simulation beats the certified rate %.6g: pair %s at t = %.4g",
                              best.rate, check.pair, check.time)

@@ -26,8 +26,16 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidModelError, ModelFileError
-from ..models._files import TEXT_ENCODING, check_regular_file
-from ..models._loading import _check_table, _finite_number, _integer, _number_or_list
+from ..models._files import TEXT_ENCODING
+from ..models._loading import (
+    _check_table,
+    _finite_number,
+    _inline_rows,
+    _integer,
+    _matrix_file_path,
+    _number_or_list,
+    _Verbatim,
+)
 from ._model import lca, proximal_gradient
 from ._regularizers import REGULARIZERS
 
@@ -99,45 +107,21 @@ def read_model(table, base_dir: Path, family: str):
                                 error.fix) from error
 
 
-class _Verbatim(str):
-    def __repr__(self) -> str:
-        return str(self)
-
-
 def _rows(value, field: str) -> list[list[float]]:
-    if not isinstance(value, list) or not value:
-        raise ModelFileError(field, "a non-empty list of rows", value,
-                             "Write A = [[a11, a12], [a21, a22]].")
-    width = None
-    rows = []
-    for i, row in enumerate(value):
-        if not isinstance(row, list):
-            raise ModelFileError(f"{field}[{i}]", "a row: a list of numbers", row,
-                                 "Write each row in brackets.")
-        if width is None:
-            width = len(row)
-        elif len(row) != width:
-            raise ModelFileError(f"{field}[{i}]", f"{width} numbers, like row 0",
-                                 f"{len(row)} numbers", "Give every row the same length.")
-        rows.append([_finite_number(entry, f"{field}[{i}][{j}]") for j, entry in enumerate(row)])
-    return rows
+    return _inline_rows(value, field, expected="a non-empty list of rows",
+                        example="Write A = [[a11, a12], [a21, a22]].",
+                        row_example="Write each row in brackets.")
 
 
 def _matrix_file(value, base_dir: Path) -> np.ndarray:
     field = "model.A_file"
-    if not isinstance(value, str) or not value.strip():
-        raise ModelFileError(field, "a file name ending in .npy or .csv", value,
-                             "Write for example A_file = \"A.npy\".")
-    path = base_dir / value
-    suffix = path.suffix.lower()
-    if suffix not in (".npy", ".csv"):
-        raise ModelFileError(field, "a file name ending in .npy or .csv", value,
-                             "Save the matrix with numpy.save or as comma-separated text.")
-    check_regular_file(path, field=field, received=value, expected="an existing file",
-                       missing_fix=f"No file {path} exists. A relative name is resolved against "
-                       "the folder of the model file.")
+    path = _matrix_file_path(value, base_dir, field, (".npy", ".csv"),
+                             expected="a file name ending in .npy or .csv",
+                             example="Write for example A_file = \"A.npy\".",
+                             suffix_fix="Save the matrix with numpy.save or as comma-separated "
+                             "text.")
     try:
-        if suffix == ".npy":
+        if path.suffix.lower() == ".npy":
             matrix = np.load(path, allow_pickle=False, mmap_mode="r")
             if matrix.dtype.kind not in "fiu" or matrix.size > MAX_MATRIX_ENTRIES:
                 raise ModelFileError(field, f"a real numeric array of at most "
