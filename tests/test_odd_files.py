@@ -329,20 +329,45 @@ def test_fifo_output_is_kept(tmp_path, capsys, option):
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
-def test_link_output_is_replaced_not_followed(tmp_path):
-    # os.replace swaps the link itself, so the file it pointed to keeps its text.
-    model = tmp_path / "model.toml"
-    model.write_text(SYMMETRIC_MODEL, encoding="utf-8")
+def test_link_output_writes_its_target(tmp_path):
+    # Output follows a link, as a shell redirection does: the target gets the
+    # JSON and the link stays a link.
     target = tmp_path / "kept.json"
-    target.write_text("mine", encoding="utf-8")
+    target.write_text("old", encoding="utf-8")
     link = tmp_path / "out.json"
     link.symlink_to(target)
-    status = main(["certify", str(model), "--methods", "log_norm_inf", "--no-simulate",
-                   "--json", str(link)])
-    assert status == EXIT_OK
-    assert target.read_text(encoding="utf-8") == "mine"
-    assert not link.is_symlink()
-    assert link.read_text(encoding="utf-8").startswith("{")
+    assert certify_to(tmp_path, link) == EXIT_OK
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8").startswith("{")
+
+
+def test_dangling_link_output_creates_target(tmp_path):
+    target = tmp_path / "new.json"
+    link = tmp_path / "out.json"
+    link.symlink_to(target)
+    assert certify_to(tmp_path, link) == EXIT_OK
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8").startswith("{")
+
+
+def certify_to(tmp_path: Path, output: Path) -> int:
+    """Certify a small model with one method and write the JSON to ``output``."""
+    model = tmp_path / "model.toml"
+    model.write_text(SYMMETRIC_MODEL, encoding="utf-8")
+    return main(["certify", str(model), "--methods", "log_norm_inf", "--no-simulate",
+                 "--json", str(output)])
+
+
+@needs_device
+def test_link_to_device_output_exits_2(tmp_path, capsys):
+    model = tmp_path / "model.toml"
+    model.write_text(SYMMETRIC_MODEL, encoding="utf-8")
+    link = tmp_path / "out.json"
+    link.symlink_to(DEVICE)
+    status = main(["certify", str(model), "--no-simulate", "--json", str(link)])
+    assert status == EXIT_INVALID
+    assert "is a character device, not a regular file" in capsys.readouterr().err
+    assert link.is_symlink()
 
 
 # -- graph files of the oscillator families ------------------------------------------------

@@ -236,3 +236,99 @@ def test_maxcut_rejects_more_phases_than_memory_allows():
     with pytest.raises(InvalidModelError) as caught:
         solve_maxcut(graph, time_limit=1.0, replicas=10**6)
     assert caught.value.field == "replicas"
+
+
+# -- weights at the ends of the float range ---------------------------------------------
+
+
+def write_rudy(tmp_path, edges, name="graph.txt") -> Path:
+    path = tmp_path / name
+    lines = [f"{max(max(i, j) for i, j, _ in edges)} {len(edges)}"]
+    lines += [f"{i} {j} {w!r}" for i, j, w in edges]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_tiny_weight_beside_unit_weights_certifies(tmp_path, capsys):
+    # The exact LDL^T of this state has a pivot beyond the float range; it
+    # used to raise OverflowError when converted for the report.
+    path = write_rudy(tmp_path, [(1, 2, 1.0), (2, 3, 1e-300), (3, 4, 1.0), (4, 5, -1.0),
+                                 (1, 5, 0.7), (1, 3, 1.0)])
+    assert main(["maxcut", str(path), "--time-limit", "0.2"]) == EXIT_OK
+    assert "stability of the returned state" in capsys.readouterr().out
+
+
+def test_overflowing_weighted_degree_exits_2(tmp_path, capsys):
+    path = write_rudy(tmp_path, [(1, 2, 1e308), (2, 3, 1e308), (3, 4, 1e308), (1, 4, 1e308)])
+    assert main(["maxcut", str(path), "--polish", "--time-limit", "0.2"]) == EXIT_INVALID
+    assert "weighted degrees" in capsys.readouterr().err
+
+
+def test_weighted_degree_limit_names_node():
+    matrix = np.zeros((3, 3))
+    matrix[0, 1] = matrix[1, 0] = 1e151
+    with pytest.raises(InvalidModelError) as error:
+        as_graph(matrix)
+    assert "node 0" in str(error.value)
+
+
+def test_huge_rationals_skip_threshold_polynomial():
+    # Weights 1e100 and 1e-300 give characteristic polynomial coefficients of
+    # thousands of bits; the threshold is still bracketed, without the polynomial.
+    matrix = np.zeros((5, 5))
+    for i, j, weight in [(0, 1, 1e100), (1, 2, 1e-300), (2, 3, 1.0), (3, 4, -1e100),
+                         (0, 4, 1e-300), (0, 2, 1.0)]:
+        matrix[i, j] = matrix[j, i] = weight
+    graph = as_graph(matrix)
+    threshold = stability_threshold(graph, np.array([1, -1, 1, -1, 1]))
+    assert threshold.polynomial is None
+    assert threshold.lower <= threshold.value <= threshold.upper
+
+
+def test_integer_greedy_counts_unit_gain_beside_large_weight():
+    # With integer weights any gain of 1 counts, however large the other weights.
+    matrix = np.zeros((4, 4))
+    matrix[0, 1] = matrix[1, 0] = 1e10
+    matrix[2, 3] = matrix[3, 2] = 1.0
+    from ctdyn.oscillators import greedy_polish
+
+    _, cuts = greedy_polish(as_graph(matrix), np.array([[1.0, -1.0, 1.0, 1.0]]))
+    assert cuts[0] == 1e10 + 1
+
+
+def test_polished_cut_recomputed_and_source_consistent(tmp_path):
+    # A star with weights 0.3: summed float gains drift in the last digit.
+    edges = [(1, leaf, 0.3) for leaf in range(2, 102)]
+    path = write_rudy(tmp_path, edges)
+    output = tmp_path / "cut.json"
+    assert main(["maxcut", str(path), "--polish", "--time-limit", "0.3",
+                 "--json", str(output)]) == EXIT_OK
+    record = json.loads(output.read_text())
+    graph = read_graph(path)
+    spins = np.array(record["spins"], dtype=float)
+    from ctdyn.oscillators import cut_value
+
+    assert record["cut"] == cut_value(graph, spins)
+    assert record["polished_cut"] <= record["cut"]
+    assert record["raw_cut"] <= record["cut"]
+    expected_source = "polish" if record["polished_cut"] > record["raw_cut"] else "oscillators"
+    assert record["cut_source"] == expected_source
+
+
+def test_cut_printed_with_all_digits(tmp_path, capsys):
+    path = write_rudy(tmp_path, [(1, 2, 1048576.0)])
+    assert main(["maxcut", str(path), "--time-limit", "0.1"]) == EXIT_OK
+    assert "cut 1048576 " in capsys.readouterr().out
+
+
+def test_kuramoto_near_saddle_not_contradicted(tmp_path):
+    # Two nodes lock iff |omega_1 - omega_2| <= 2 K a; here 1.999999 < 2. The
+    # saddle lies about 0.002 away in the phase difference, so a start 1e-3
+    # away per oscillator used to leave the basin (false exit 3).
+    status, _ = certify(tmp_path, """
+family = "kuramoto"
+adjacency = [[0, 0.5], [0.5, 0]]
+coupling = 2.0
+frequencies = [1.2999995, -0.6999995000000001]
+""")
+    assert status == EXIT_OK

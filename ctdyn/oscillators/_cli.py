@@ -134,13 +134,13 @@ def _run_maxcut(args) -> int:
         write_json(to_json_value(record), json_path)
 
     print(f"{path}: {graph.n} nodes, {graph.m} edge{'' if graph.m == 1 else 's'}")
-    known = "" if best_known is None else f" (best known {best_known:g}, gap " \
+    known = "" if best_known is None else f" (best known {best_known:.15g}, gap " \
         f"{100 * record['gap']:.3f}%)"
-    print(f"cut {result.cut:g}{known} in {result.time_s:.2f} s, {result.runs} runs of "
+    print(f"cut {result.cut:.15g}{known} in {result.time_s:.2f} s, {result.runs} runs of "
           f"{result.replicas} replicas, seed {args.seed}")
     if args.polish:
-        print(f"raw oscillator cut (rounded phases, no local search) {result.raw_cut:g}; "
-              f"polished cut (greedy 1-flip, then tabu search) {result.polished_cut:g}")
+        print(f"raw oscillator cut (rounded phases, no local search) {result.raw_cut:.15g}; "
+              f"polished cut (greedy 1-flip, then tabu search) {result.polished_cut:.15g}")
         print("warm restarts start near the best state so far, polished or not, so the raw "
               "cut is not from the oscillators alone; run without --polish for that")
     print(f"stability of the returned state at the final gains K = {result.coupling:.6g}, "

@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 # phases (10**7 nodes with 64 replicas needed 2.4 GB before any edge was read).
 MAX_NODES = MAX_NEURONS
 MAX_EDGES = 10**8
+# Products of two weighted degrees must stay finite in floating point (the
+# solver and the stability threshold square them).
+MAX_WEIGHTED_DEGREE = 1e150
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ def from_matrix(matrix, *, field: str = "adjacency", name: str = "graph",
         raise InvalidModelError(field, "a symmetric matrix", "an asymmetric matrix",
                                 "Couplings of an undirected graph satisfy a_ij = a_ji.")
     triangle = sps.triu(upper, k=1).tocoo()
-    return _make_graph(shape[0], triangle.row, triangle.col, triangle.data, name)
+    return _make_graph(shape[0], triangle.row, triangle.col, triangle.data, name, field=field)
 
 
 def _from_networkx(graph, *, field: str, name: str) -> Graph:
@@ -219,13 +222,26 @@ def _from_networkx(graph, *, field: str, name: str) -> Graph:
         raise InvalidModelError(field, "a graph with at least one node", "an empty graph",
                                 "Add nodes.")
     return _make_graph(len(nodes), np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64),
-                       np.array(weights, dtype=float), getattr(graph, "name", "") or name)
+                       np.array(weights, dtype=float), getattr(graph, "name", "") or name,
+                       field=field)
 
 
-def _make_graph(n: int, rows, cols, weights, name: str) -> Graph:
+def _make_graph(n: int, rows, cols, weights, name: str, *, field: str = "weights") -> Graph:
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     weights = np.asarray(weights, dtype=float)
+    if weights.size:
+        # Sums of |w| in float: an inf sum is above the limit as well.
+        with np.errstate(over="ignore"):
+            degrees = np.bincount(rows, np.abs(weights), n) + np.bincount(cols, np.abs(weights), n)
+        largest = float(degrees.max())
+        if not largest <= MAX_WEIGHTED_DEGREE:
+            node = int(np.argmax(degrees))
+            raise InvalidModelError(
+                field, f"weighted degrees sum_j |a_ij| of at most {MAX_WEIGHTED_DEGREE:g}",
+                f"{largest:g} at node {node}",
+                "Divide all weights by a common factor: the cuts scale with it and the best "
+                "cut stays the same.")
     order = np.lexsort((cols, rows))
     return Graph(int(n), rows[order], cols[order], weights[order], name)
 
@@ -335,7 +351,7 @@ def _read_rudy(path: Path, field: str, name: str) -> Graph:
         raise fail(line_number, "each edge listed once", f"edge {rows[position] + 1} "
                    f"{cols[position] + 1} again", "Merge the repeated edges into one line.")
     keep = weights != 0
-    return _make_graph(n, rows[keep], cols[keep], weights[keep], name)
+    return _make_graph(n, rows[keep], cols[keep], weights[keep], name, field=field)
 
 
 def _read_mtx(path: Path, field: str, name: str) -> Graph:

@@ -87,7 +87,7 @@ class Schedule:
     gave the best raw cuts among final injections 0.05 to 0.8, initial
     noise 0.05 to 0.5 and 100 to 2000 steps. With polish, 16 replicas, runs
     of 100 steps and 500 n tabu flips from the best 4 states reached 99.5%
-    of the best-known cuts soonest; tabu search from the best 8 took up to
+    of the best-known cuts soonest. Tabu search from the best 8 took up to
     0.05 s longer and ended higher on G22.
     """
 
@@ -219,14 +219,19 @@ def solve_maxcut(graph: Graph, *, time_limit: float = 10.0, seed: int = 0, repli
         if now >= deadline or (max_runs is not None and runs >= max_runs):
             break
 
-    cut, spins = best_polished if polish and best_polished[0] >= best_raw[0] else best_raw
-    # The kernels sum cut changes in floats; the reported cuts are recomputed
-    # from the spins.
+    # The kernels sum cut changes in floats, so the reported cuts are recomputed
+    # from the spins. The polished state is returned only when it is better.
     raw_spins = best_raw[1].astype(int)
+    raw_cut = float(cut_values(graph, raw_spins[None, :])[0])
+    cut, spins, polished_cut = raw_cut, raw_spins, None
+    if polish:
+        polished_spins = best_polished[1].astype(int)
+        polished_cut = float(cut_values(graph, polished_spins[None, :])[0])
+        if polished_cut > raw_cut:
+            cut, spins = polished_cut, polished_spins
     return MaxCutResult(
-        cut=float(cut_values(graph, spins[None, :])[0]), spins=spins.astype(int),
-        raw_cut=float(cut_values(graph, raw_spins[None, :])[0]), raw_spins=raw_spins,
-        polished_cut=best_polished[0] if polish else None, coupling=coupling,
+        cut=cut, spins=spins, raw_cut=raw_cut, raw_spins=raw_spins,
+        polished_cut=polished_cut, coupling=coupling,
         injection=schedule.injection_final, time_s=time.perf_counter() - start,
         runs=runs, replicas=replicas, seed=seed, history=history)
 
@@ -257,15 +262,21 @@ class _Csr:
                    np.ascontiguousarray(adjacency.indices, dtype=np.int64),
                    np.ascontiguousarray(adjacency.data, dtype=np.float64))
 
+    def integer_weights(self) -> bool:
+        """Return whether every weight is an integer and every cut is exact in floats."""
+        weights = self.weights
+        return bool(weights.size) and bool(np.all(weights == np.round(weights))) \
+            and float(np.abs(weights).sum()) <= 2.0**53
+
     def integer_gain_limit(self) -> int | None:
         """Return the largest weighted degree when the weights are integers of moderate size.
 
-        Flip gains are then integers in ``[-limit, limit]`` and the tabu
-        search keeps them in buckets; None means the weights are not such
-        integers and the search scans all gains at every move.
+        Flip gains are then integers in ``[-limit, limit]``, and the tabu
+        search keeps them in buckets. None means that the search scans all
+        gains at every move instead.
         """
         weights = self.weights
-        if weights.size == 0 or not np.all(weights == np.round(weights)):
+        if not self.integer_weights():
             return None
         degrees = np.add.reduceat(np.abs(weights), self.indptr[:-1][np.diff(self.indptr) > 0])
         limit = int(degrees.max())
@@ -330,7 +341,7 @@ def _polish(graph: Graph, csr: _Csr, spins: np.ndarray, schedule: Schedule,
             rng: np.random.Generator, deadline: float, start: float,
             history: list) -> tuple[np.ndarray, np.ndarray]:
     """Greedy-polish all rounded states, then tabu-search the best few of them."""
-    polished, cuts = _greedy(csr, spins, cut_values(graph, spins))
+    polished, cuts = _greedy(csr, spins, cut_values(graph, spins), deadline)
     if schedule.tabu_iterations <= 0 or schedule.tabu_replicas <= 0:
         return polished, cuts
     if history and cuts.max() > history[-1][1]:
@@ -352,29 +363,50 @@ def greedy_polish(graph: Graph, spins: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
     Flipping :math:`s_i` changes the cut by :math:`s_i (A s)_i`; each sweep
     visits the nodes in order and flips every spin of positive gain, until
-    a sweep flips none. The result is a 1-flip local optimum. Returns the
-    polished spins and their cuts.
+    a sweep flips none. The result is a 1-flip local optimum, except that
+    with non-integer weights a gain below 1e-9 times the largest weight is
+    not counted. Returns the polished spins and their cuts.
     """
     spins = np.array(_check_spins(graph, spins), dtype=float)
     _prepare_kernels()
     return _greedy(_Csr.of(graph), spins, cut_values(graph, spins))
 
 
-def _greedy(csr: _Csr, spins: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _greedy(csr: _Csr, spins: np.ndarray, cuts: np.ndarray,
+            deadline: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     from . import _kernels
 
     spins = np.array(spins, dtype=float)
     cuts = np.array(cuts, dtype=float)
     fields = _kernels.fields_of(csr.indptr, csr.indices, csr.weights, spins)
+    tolerance = _gain_tolerance(csr)
     # Every flip raises the cut by more than the tolerance, so the sweeps end;
-    # the bound on their number only guards against float trouble.
-    _kernels.greedy(csr.indptr, csr.indices, csr.weights, spins, fields, cuts,
-                    _gain_tolerance(csr), 10 * spins.shape[1] + 10)
+    # the bound on their number only guards against float trouble. The clock
+    # is read between batches of sweeps.
+    sweeps = 0
+    while sweeps < 10 * spins.shape[1] + 10:
+        improving = _kernels.greedy(csr.indptr, csr.indices, csr.weights, spins, fields, cuts,
+                                    tolerance, _GREEDY_BATCH)
+        sweeps += _GREEDY_BATCH
+        if improving == 0 or (deadline is not None and time.perf_counter() >= deadline):
+            break
     return spins, cuts
 
 
+# Greedy sweeps per kernel call between two readings of the clock.
+_GREEDY_BATCH = 4
+
+
 def _gain_tolerance(csr: _Csr) -> float:
-    """Return the smallest cut change the local searches count as a gain."""
+    """Return the smallest cut change the local searches count as a gain.
+
+    Integer weights give integer gains, so any gain of at least 1 counts.
+    Other weights give gains summed in floats, and a gain must exceed 1e-9
+    times the largest weight so that rounding cannot make a flip look
+    better than its reverse.
+    """
+    if csr.integer_weights():
+        return 0.5
     scale = float(np.abs(csr.weights).max()) if csr.weights.size else 1.0
     return 1e-9 * scale
 

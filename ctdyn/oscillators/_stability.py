@@ -53,6 +53,10 @@ EXACT_SIZE_LIMIT = 120
 INTERVAL_SIZE_LIMIT = 5000
 # The exact characteristic polynomial (the threshold as an algebraic number).
 POLYNOMIAL_SIZE_LIMIT = 40
+# Largest coefficient size, in bits, of the integer characteristic polynomial
+# that is factored. Integer weights of a few thousand on 40 nodes stay below
+# 1,000 bits.
+POLYNOMIAL_BIT_LIMIT = 2000
 # Brute-force enumeration of all 2^(n-1) states in stability_ladder.
 LADDER_SIZE_LIMIT = 16
 _DENSE_EIGEN_LIMIT = 3000
@@ -169,6 +173,12 @@ def _threshold_polynomial(graph: Graph, spins, coupling: Fraction,
     characteristic = matrix.charpoly()
     denominator = characteristic.denom()
     integer_polynomial = flint.fmpz_poly([int(c * denominator) for c in characteristic.coeffs()])
+    size = max(abs(int(c)).bit_length() for c in integer_polynomial.coeffs())
+    if size > POLYNOMIAL_BIT_LIMIT:
+        # Weights such as 1e300 next to 1e-300 give coefficients of thousands of
+        # bits, and root isolation then runs for many minutes.
+        logger.info("threshold polynomial skipped: coefficients of %d bits", size)
+        return None
     _, factors = integer_polynomial.factor()
     best = None
     for factor, _ in factors:

@@ -63,7 +63,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     The new file gets the permissions ``0o666`` minus the process umask, as a
     plain ``open(path, "w")`` would give it.
     """
-    path = Path(path)
+    path = _through_links(Path(path))
     descriptor, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.",
                                              suffix=".tmp")
     try:
@@ -79,14 +79,22 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
+def _through_links(path: Path) -> Path:
+    """Return the file that a symbolic link at ``path`` points to, or ``path`` itself.
+
+    Output is written where a link points, as a shell redirection would
+    write it, so the rename replaces the target file and the link stays.
+    """
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def _check_replaceable(path: Path, field: str) -> None:
     """Reject a FIFO, device or socket at ``path``, which the atomic write would replace."""
     try:
-        # lstat: os.replace replaces a symbolic link itself, never its target.
         mode = path.lstat().st_mode
     except FileNotFoundError:
         return
-    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+    if stat.S_ISREG(mode):
         return
     raise InvalidModelError(field, "a regular file or a new path", str(path),
                             f"{path} is {file_type(mode)}, not a regular file, and the "
@@ -123,6 +131,9 @@ def check_output_file(path: str | os.PathLike, *, field: str) -> Path:
         The option that named it, such as ``"--json"``, for the message.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = _through_links(path)
+        field = f"{field} (a link to {path})"
     folder = path.parent
     if path.name in ("", ".", ".."):
         raise InvalidModelError(field, "a file name", str(path), "Give a path such as out/result.json.")

@@ -26,6 +26,7 @@ Rigorous floating-point test
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -92,7 +93,7 @@ def is_positive_definite_exact(matrix) -> DefiniteCheck:
     for index, minor in enumerate(minors):
         if minor <= 0:
             pivot = Fraction(int(minor), int(previous)) if previous != 0 else Fraction(0)
-            return DefiniteCheck(False, "exact", float(pivot), index,
+            return DefiniteCheck(False, "exact", _clipped_float(pivot), index,
                                  f"leading principal minor {index + 1} is not positive")
         pivot = Fraction(int(minor), int(previous))
         smallest_pivot = pivot if smallest_pivot is None else min(smallest_pivot, pivot)
@@ -109,8 +110,19 @@ def _is_identity_permutation(permutation: flint.fmpz_mat, n: int) -> bool:
     return all(permutation[i, i] == 1 for i in range(n))
 
 
+def _clipped_float(value: Fraction) -> float:
+    """Return ``float(value)``, or the largest finite float of its sign when it overflows."""
+    try:
+        return float(value)
+    except OverflowError:
+        return sys.float_info.max if value > 0 else -sys.float_info.max
+
+
 def _round_down(value: Fraction) -> float:
-    approximate = float(value)
+    approximate = _clipped_float(value)
+    if approximate == sys.float_info.max:
+        # A pivot beyond the float range: the largest float is still below it.
+        return approximate
     if Fraction(approximate) > value:
         approximate = float(np.nextafter(approximate, -np.inf))
     return approximate
