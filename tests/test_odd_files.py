@@ -421,3 +421,21 @@ def test_utf16_graph_names_its_bom(tmp_path, capsys):
     status = main(["maxcut", str(graph), "--time-limit", "0.1"])
     assert status == EXIT_INVALID
     assert "UTF-16" in capsys.readouterr().err
+
+
+def test_weights_mtx_with_bom_names_it(tmp_path, capsys):
+    matrix = tmp_path / "W.mtx"
+    text = "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 2 -0.5\n2 1 -0.5\n"
+    matrix.write_bytes(UTF8_BOM + text.encode())
+    model = tmp_path / "model.toml"
+    model.write_text(NPY_MODEL.replace("W.npy", "W.mtx"), encoding="utf-8")
+    assert main(["certify", str(model), "--no-simulate"]) == EXIT_INVALID
+    assert "UTF-8 byte order mark" in capsys.readouterr().err
+
+
+def test_utf16_graph_mtx_names_it(tmp_path, capsys):
+    graph = tmp_path / "triangle.mtx"
+    text = "%%MatrixMarket matrix coordinate real symmetric\n3 3 3\n2 1 1\n3 2 1\n3 1 1\n"
+    graph.write_bytes(text.encode("utf-16"))
+    assert main(["maxcut", str(graph), "--time-limit", "0.1"]) == EXIT_INVALID
+    assert "UTF-16" in capsys.readouterr().err

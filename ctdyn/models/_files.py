@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ..errors import ModelFileError
 
-__all__ = ["TEXT_ENCODING", "check_regular_file", "describe_undecodable", "file_type"]
+__all__ = ["TEXT_ENCODING", "check_regular_file", "check_matrix_market_start",
+           "describe_undecodable", "file_type"]
 
 # UTF-8 that drops one leading byte order mark, for every text file ctdyn reads.
 TEXT_ENCODING = "utf-8-sig"
@@ -86,3 +87,22 @@ def describe_undecodable(head: bytes, error: UnicodeDecodeError) -> str:
     if head.startswith(_UTF16_MARKS):
         return "UTF-16 text (the file starts with a UTF-16 byte order mark)"
     return f"a byte that is not UTF-8 ({error.reason})"
+
+
+def check_matrix_market_start(path: Path, *, field: str) -> None:
+    """Raise ModelFileError when a Matrix Market file starts with a byte order mark.
+
+    ``scipy.io.mmread`` reads the banner from the first byte, so a UTF-8 or
+    UTF-16 BOM would otherwise be reported as a missing banner.
+    """
+    with path.open("rb") as stream:
+        head = stream.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        received = "a file that starts with a UTF-8 byte order mark (BOM)"
+    elif head.startswith(_UTF16_MARKS):
+        received = "UTF-16 text (the file starts with a UTF-16 byte order mark)"
+    else:
+        return
+    raise ModelFileError(field, "a Matrix Market file that starts with its banner", received,
+                         f"Save {path} as UTF-8 without a BOM, so that its first line is the "
+                         "%%MatrixMarket banner.")

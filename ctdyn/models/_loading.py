@@ -74,7 +74,8 @@ import scipy.sparse as sps
 from .._families import CORE_CLAIMS, CORE_METHODS, PLUGIN_FAMILIES, family_module
 from ..errors import ExpressionError, InvalidModelError, ModelFileError
 from ._activation import BUILTIN_ACTIVATIONS, Activation, make_activation
-from ._files import TEXT_ENCODING, check_regular_file, describe_undecodable
+from ._files import (TEXT_ENCODING, check_matrix_market_start, check_regular_file,
+                     describe_undecodable)
 from ._networks import FiringRateNetwork, HopfieldNetwork
 from ._validate import as_leak, as_vector, as_weights
 
@@ -690,6 +691,7 @@ def _first_bad_csv_entry(path: Path) -> str | None:
 
 
 def _read_mtx(path: Path, field: str) -> np.ndarray | sps.csr_array:
+    check_matrix_market_start(path, field=field)
     try:
         rows, columns, entries, layout, value_type, _ = scipy.io.mminfo(path)
     except (ValueError, IndexError) as error:

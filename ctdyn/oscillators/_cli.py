@@ -101,7 +101,8 @@ def _run_maxcut(args) -> int:
     path = Path(args.graph)
     graph = read_graph(path, field="GRAPH")
     if graph.m == 0:
-        raise InvalidModelError("GRAPH", "a graph with at least one edge", str(path),
+        raise InvalidModelError("GRAPH", "a graph with at least one edge of nonzero weight",
+                                f"{path} without one",
                                 "Every cut of a graph without edges is 0.")
     best_known, source = best_known_cut(path)
     bar = _ProgressBar(sys.stderr, label="maxcut ")

@@ -25,7 +25,6 @@ and an edge listed twice.
 
 from __future__ import annotations
 
-import codecs
 import logging
 import math
 import os
@@ -37,7 +36,8 @@ import scipy.io
 import scipy.sparse as sps
 
 from ..errors import InvalidModelError, ModelFileError
-from ..models._files import TEXT_ENCODING, check_regular_file, describe_undecodable
+from ..models._files import (TEXT_ENCODING, check_matrix_market_start, check_regular_file,
+                             describe_undecodable)
 from ..models._loading import MAX_NEURONS, _Verbatim
 
 __all__ = ["Graph", "read_graph", "as_graph", "cut_value", "cut_values"]
@@ -355,12 +355,7 @@ def _read_rudy(path: Path, field: str, name: str) -> Graph:
 
 
 def _read_mtx(path: Path, field: str, name: str) -> Graph:
-    with path.open("rb") as stream:
-        if stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
-            raise ModelFileError(field, "a Matrix Market file that starts with its banner",
-                                 "a file that starts with a UTF-8 byte order mark (BOM)",
-                                 f"Save {path} as UTF-8 without a BOM, so that its first "
-                                 "line is the %%MatrixMarket banner.")
+    check_matrix_market_start(path, field=field)
     try:
         rows, columns, _, _, value_type, _ = scipy.io.mminfo(path)
         if value_type == "complex":

@@ -157,7 +157,8 @@ def stability_threshold(graph: Graph, spins, *, coupling: float = 1.0) -> Thresh
     polynomial = None
     if graph.n <= POLYNOMIAL_SIZE_LIMIT:
         polynomial = _threshold_polynomial(graph, spins, Fraction(coupling), eigenvalue)
-    lower, upper = _round_down(lower), round_up(upper)
+    # M(s) 1 = 0 exactly, so lambda_max >= 0 and the threshold is at least 0.
+    lower, upper = max(_round_down(lower), 0.0), max(round_up(upper), 0.0)
     # The floating eigenvalue can stray outside the proved bounds by rounding
     # (it is -1.1e-17 for a threshold of exactly 0), so it is clamped into them.
     value = min(max(float(coupling) * eigenvalue / 2, lower), upper)
