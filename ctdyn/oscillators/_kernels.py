@@ -41,7 +41,7 @@ def _next(states, r):
 @numba.njit(cache=_CACHE, parallel=True)
 def anneal(indptr, indices, weights, coupling, phases, step_start, step_stop, steps, dt,
            injection_final, noise_initial, round_from, round_every, states, best_cuts,
-           best_spins):
+           best_spins, node_steps):
     r"""Advance every replica's phases by Euler-Maruyama steps ``step_start .. step_stop - 1``.
 
     Step ``k`` of ``steps`` uses :math:`K_s = K_{s,final} k / steps` and
@@ -73,9 +73,9 @@ def anneal(indptr, indices, weights, coupling, phases, step_start, step_stop, st
                     sum_sin += weights[k] * sine[j]
                 drift = coupling * (sine[i] * sum_cos - cosine[i] * sum_sin) \
                     - 2.0 * injection * sine[i] * cosine[i]
-                phi[i] += dt * drift
+                phi[i] += dt * node_steps[i] * drift
                 if spread > 0.0:
-                    phi[i] += spread * (_next(states, r) - 0.5)
+                    phi[i] += spread * math.sqrt(node_steps[i]) * (_next(states, r) - 0.5)
             last = step == steps - 1
             if last or (step >= round_from and (step - round_from) % round_every == 0):
                 # The sine buffer is recomputed at the next step, so it can store the spins.
@@ -296,7 +296,7 @@ def prepare() -> float:
     spins = np.ones((1, 2))
     states = np.ones(1, dtype=np.uint64)
     anneal(indptr, indices, weights, 1.0, np.zeros((1, 2)), 0, 2, 2, 1.0, 0.1, 0.1, 0, 1, states,
-           np.full(1, -np.inf), np.ones((1, 2)))
+           np.full(1, -np.inf), np.ones((1, 2)), np.ones(2))
     fields = fields_of(indptr, indices, weights, spins)
     greedy(indptr, indices, weights, spins.copy(), fields.copy(), np.zeros(1), 1e-9, 2)
     base = np.ones(1, dtype=np.int64)

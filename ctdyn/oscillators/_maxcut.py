@@ -6,11 +6,11 @@ Each replica integrates
           + \sigma(t)\, dW_i
 
 by Euler-Maruyama, with uniform increments of the same variance in place of
-Gaussian ones. All replicas advance together: the phases are an
-``(n, replicas)`` array and the coupling is two sparse matrix products,
-:math:`\sin\phi_i (A\cos\phi)_i - \cos\phi_i (A\sin\phi)_i`, per step.
+Gaussian ones. Each replica runs in its own thread over the sparse rows of
+:math:`A` (compiled kernels, :mod:`._kernels`), with the coupling written as
+:math:`\sin\phi_i (A\cos\phi)_i - \cos\phi_i (A\sin\phi)_i`.
 The injection :math:`K_s` ramps up from 0 while the noise decays, so the
-phases first spread over the circle and then lock to 0 or pi. Spins are
+phases first spread over the circle and then move towards 0 or pi. Spins are
 :math:`s_i = \operatorname{sign}\cos\phi_i`; the state is rounded every few
 steps in the second half of a run and the best cut is kept. From the second
 run on, half of the replicas start near the best state found so far (warm
@@ -23,8 +23,14 @@ reported separately from the raw one. With polish on, the warm restarts
 start near the best polished state when it beats the raw one, so the raw
 cut then comes from oscillators started near a polished state.
 
-Gains are in units of the mean weighted degree :math:`\bar d` of the graph:
-:math:`K = 1/\bar d`, so the coupling term is of order one on any graph.
+Gains are in units of the median weighted degree :math:`\bar d` of the
+nodes with edges: :math:`K = 1/\bar d`, so the coupling term is of order
+one on any graph. The drift and the noise variance of node :math:`i` are
+divided by :math:`p_i = \max(1, K d_i)` (:math:`d_i = \sum_j |A_{ij}|`), so
+that a hub or a node with a heavy edge does not take Euler steps too large
+for its coupling. This diagonal preconditioning leaves the equilibria and
+their stability unchanged: the Jacobian :math:`-PH` at an equilibrium is
+similar to :math:`-P^{1/2} H P^{1/2}`, which is congruent to :math:`-H`.
 """
 
 from __future__ import annotations
@@ -176,8 +182,12 @@ def solve_maxcut(graph: Graph, *, time_limit: float = 10.0, seed: int = 0, repli
     schedule = schedule or Schedule()
     rng = np.random.default_rng(seed)
     csr = _Csr.of(graph)
-    degree = float(np.mean(np.abs(csr.weights).sum() / max(graph.n, 1)))
+    degrees = csr.weighted_degrees()
+    # The median over nodes with edges: one heavy edge or hub does not weaken
+    # the coupling of every other node, as it would with the mean.
+    degree = float(np.median(degrees[degrees > 0])) if np.any(degrees > 0) else 0.0
     coupling = 1.0 / degree if degree > 0 else 1.0
+    node_steps = 1.0 / np.maximum(1.0, coupling * degrees)
     report = progress or (lambda stage, fraction: None)
     _prepare_kernels(report)
     start = time.perf_counter()
@@ -194,7 +204,7 @@ def solve_maxcut(graph: Graph, *, time_limit: float = 10.0, seed: int = 0, repli
             steps = schedule.polish_first_steps if runs == 0 else 0
             steps = steps or schedule.polish_steps or schedule.steps
             run_schedule = dataclasses.replace(schedule, steps=steps)
-        spins, cuts = _run(csr, coupling, run_schedule, replicas, rng, deadline,
+        spins, cuts = _run(csr, coupling, node_steps, run_schedule, replicas, rng, deadline,
                            start_spins=incumbent)
         runs += 1
         index = int(np.argmax(cuts))
@@ -282,6 +292,12 @@ class _Csr:
         limit = int(degrees.max())
         return limit if limit <= _MAX_BUCKET_GAIN else None
 
+    def weighted_degrees(self) -> np.ndarray:
+        r"""Return :math:`\sum_j |A_{ij}|` for every node."""
+        n = self.indptr.size - 1
+        return np.bincount(np.repeat(np.arange(n), np.diff(self.indptr)), np.abs(self.weights),
+                           n)
+
     def work_per_row(self, n: int) -> int:
         """Operations of one pass over all nodes and edges of one replica."""
         return n + self.weights.size
@@ -301,7 +317,7 @@ def _stream_states(rng: np.random.Generator, count: int) -> np.ndarray:
     return rng.integers(1, 2**63, size=count, dtype=np.uint64)
 
 
-def _run(csr: _Csr, coupling: float, schedule: Schedule, replicas: int,
+def _run(csr: _Csr, coupling: float, node_steps: np.ndarray, schedule: Schedule, replicas: int,
          rng: np.random.Generator, deadline: float,
          start_spins: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Integrate one annealing run; return the best rounded spins and cut of each replica.
@@ -332,7 +348,7 @@ def _run(csr: _Csr, coupling: float, schedule: Schedule, replicas: int,
             step, stop = steps - 1, steps
         _kernels.anneal(csr.indptr, csr.indices, csr.weights, coupling, phases, step, stop,
                         steps, schedule.dt, schedule.injection_final, schedule.noise_initial,
-                        steps // 2, round_every, states, best_cuts, best_spins)
+                        steps // 2, round_every, states, best_cuts, best_spins, node_steps)
         step = stop
     return best_spins, best_cuts
 
