@@ -439,3 +439,10 @@ def test_utf16_graph_mtx_names_it(tmp_path, capsys):
     graph.write_bytes(text.encode("utf-16"))
     assert main(["maxcut", str(graph), "--time-limit", "0.1"]) == EXIT_INVALID
     assert "UTF-16" in capsys.readouterr().err
+
+
+def test_utf16_toml_without_bom_named(tmp_path, capsys):
+    model = tmp_path / "model.toml"
+    model.write_bytes(SYMMETRIC_MODEL.encode("utf-16-le"))
+    assert main(["certify", str(model), "--no-simulate"]) == EXIT_INVALID
+    assert "NUL bytes, as UTF-16 text has" in capsys.readouterr().err

@@ -257,6 +257,10 @@ def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(data.decode(TEXT_ENCODING))
     except tomllib.TOMLDecodeError as error:
+        if b"\x00" in data[:64]:
+            # UTF-16 without a byte order mark decodes as UTF-8 with NUL bytes.
+            raise ModelFileError(str(path), "UTF-8 text", "NUL bytes, as UTF-16 text has",
+                                 "Save the file as UTF-8.") from error
         position = _TOML_POSITION.search(str(error))
         where = f"line {position[1]}, column {position[2]}" if position else "the reported place"
         raise ModelFileError(str(path), "valid TOML (https://toml.io/en/v1.0.0)", str(error),
