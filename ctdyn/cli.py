@@ -323,7 +323,7 @@ class _CertifyOptions:
 
 def _certify_options(args, spec) -> _CertifyOptions:
     """Merge the options over the model file's tables and check the output paths."""
-    json_path = check_output_file(args.json, field="--json") if args.json else None
+    json_path = check_output_file(args.json, field="--json") if args.json is not None else None
     report_folder = check_report_folder(args.report, field="--report") if args.report else None
     if json_path is not None and report_folder is not None:
         resolved_folder = report_folder.resolve()

@@ -366,7 +366,7 @@ def test_link_to_device_output_exits_2(tmp_path, capsys):
     link.symlink_to(DEVICE)
     status = main(["certify", str(model), "--no-simulate", "--json", str(link)])
     assert status == EXIT_INVALID
-    assert "is a character device, not a regular file" in capsys.readouterr().err
+    assert "leads to a character device, not a regular file" in capsys.readouterr().err
     assert link.is_symlink()
 
 
@@ -433,16 +433,43 @@ def test_weights_mtx_with_bom_names_it(tmp_path, capsys):
     assert "UTF-8 byte order mark" in capsys.readouterr().err
 
 
-def test_utf16_graph_mtx_names_it(tmp_path, capsys):
-    graph = tmp_path / "triangle.mtx"
-    text = "%%MatrixMarket matrix coordinate real symmetric\n3 3 3\n2 1 1\n3 2 1\n3 1 1\n"
-    graph.write_bytes(text.encode("utf-16"))
-    assert main(["maxcut", str(graph), "--time-limit", "0.1"]) == EXIT_INVALID
-    assert "UTF-16" in capsys.readouterr().err
-
-
 def test_utf16_toml_without_bom_named(tmp_path, capsys):
     model = tmp_path / "model.toml"
     model.write_bytes(SYMMETRIC_MODEL.encode("utf-16-le"))
     assert main(["certify", str(model), "--no-simulate"]) == EXIT_INVALID
     assert "NUL bytes, as UTF-16 text has" in capsys.readouterr().err
+
+
+def test_json_empty_path_exits_2(tmp_path, capsys):
+    model = tmp_path / "model.toml"
+    model.write_text(SYMMETRIC_MODEL, encoding="utf-8")
+    assert main(["certify", str(model), "--no-simulate", "--json", ""]) == EXIT_INVALID
+    assert "--json" in capsys.readouterr().err
+
+
+@needs_fifo
+def test_link_to_fifo_output_exits_2(tmp_path, capsys):
+    # /dev/stdout in a pipeline is such a link.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "out.json"
+    link.symlink_to(fifo)
+    assert certify_to(tmp_path, link) == EXIT_INVALID
+    assert "leads to a FIFO (named pipe)" in capsys.readouterr().err
+
+
+def test_link_loop_output_exits_2(tmp_path, capsys):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    assert certify_to(tmp_path, first) == EXIT_INVALID
+    assert "cannot be followed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("encoding, name", [("utf-16", "UTF-16"), ("utf-32", "UTF-32")])
+def test_wide_mtx_graph_named(tmp_path, capsys, encoding, name):
+    graph = tmp_path / "triangle.mtx"
+    text = "%%MatrixMarket matrix coordinate real symmetric\n3 3 3\n2 1 1\n3 2 1\n3 1 1\n"
+    graph.write_bytes(text.encode(encoding))
+    assert main(["maxcut", str(graph), "--time-limit", "0.1"]) == EXIT_INVALID
+    assert f"{name} text" in capsys.readouterr().err

@@ -318,7 +318,9 @@ def test_polished_cut_recomputed_and_source_consistent(tmp_path):
 def test_cut_printed_with_all_digits(tmp_path, capsys):
     path = write_rudy(tmp_path, [(1, 2, 1048576.0)])
     assert main(["maxcut", str(path), "--time-limit", "0.1"]) == EXIT_OK
-    assert "cut 1048576 " in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "cut 1048576 " in output
+    assert "1 run of" in output or "runs of" in output
 
 
 def test_kuramoto_near_saddle_not_contradicted(tmp_path):
@@ -332,3 +334,35 @@ coupling = 2.0
 frequencies = [1.2999995, -0.6999995000000001]
 """)
     assert status == EXIT_OK
+
+
+def test_weight_range_limits_name_file_node(tmp_path, capsys):
+    # A hub of 7.4e149 beside leaves of 1e-300 made K = 1e300 overflow; node
+    # ids are named as the rudy file counts them, from 1.
+    path = write_rudy(tmp_path, [(1, 2, 7.4e149), (1, 3, 1e-300), (1, 4, 1e-300)])
+    assert main(["maxcut", str(path), "--time-limit", "0.1"]) == EXIT_INVALID
+    assert "1e-300 at node 3" in capsys.readouterr().err
+
+
+def test_mixed_scale_weights_skip_exact_ldl():
+    # Weights of 1e100 beside 1e-300 are 1,000-bit fractions: the exact LDL^T
+    # took minutes at 120 nodes, the rounding-bounded Cholesky decides at once.
+    from ctdyn.oscillators._stability import EXACT_BIT_LIMIT, _exact_weight_bits
+
+    rng = np.random.default_rng(1)
+    n = 60
+    matrix = np.zeros((n, n))
+    for i in range(n):
+        matrix[i, (i + 1) % n] = matrix[(i + 1) % n, i] = 1.0
+        j = int(rng.integers(n))
+        if j not in (i, (i + 1) % n, (i - 1) % n):
+            matrix[i, j] = matrix[j, i] = float(rng.choice([1e100, 1e-300, -1e100]))
+    graph = as_graph(matrix)
+    assert _exact_weight_bits(graph) > EXACT_BIT_LIMIT
+    spins = np.where(np.arange(n) % 2 == 0, 1, -1)
+    from fractions import Fraction
+
+    from ctdyn.oscillators._stability import _definite_shifted
+
+    check = _definite_shifted(graph, spins, Fraction(1e101), Fraction(1))
+    assert check.checked == "interval"

@@ -48,7 +48,7 @@ def _run_sample(args) -> int:
     from ..models import load_model
     from ..report import check_output_file, write_json
 
-    json_path = check_output_file(args.json, field="--json") if args.json else None
+    json_path = check_output_file(args.json, field="--json") if args.json is not None else None
     model = load_model(args.model).network
     if not isinstance(model, (BoltzmannMachine, RestrictedBoltzmannMachine)):
         raise InvalidModelError("model.family", "\"boltzmann\"", model.family,

@@ -70,7 +70,7 @@ def _run_capacity(args) -> int:
     from ..errors import InvalidModelError
     from ..report import check_output_file, write_json
 
-    json_path = check_output_file(args.json, field="--json") if args.json else None
+    json_path = check_output_file(args.json, field="--json") if args.json is not None else None
     if args.energy in ("classical", "exponential") and args.degree is not None:
         raise InvalidModelError("--degree", f"no degree with --energy {args.energy}", args.degree,
                                 "Remove --degree, or use --energy polynomial.")

@@ -35,6 +35,8 @@ _FILE_TYPES = (
     (stat.S_ISSOCK, "a socket"),
 )
 _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# The UTF-32 little-endian mark starts with the UTF-16 one, so it is tested first.
+_UTF32_MARKS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 
 
 def file_type(mode: int) -> str:
@@ -84,6 +86,8 @@ def check_regular_file(path: Path, *, field: str, received: object, expected: st
 
 def describe_undecodable(head: bytes, error: UnicodeDecodeError) -> str:
     """Describe text that is not UTF-8, given its first bytes, for an error message."""
+    if head.startswith(_UTF32_MARKS):
+        return "UTF-32 text (the file starts with a UTF-32 byte order mark)"
     if head.startswith(_UTF16_MARKS):
         return "UTF-16 text (the file starts with a UTF-16 byte order mark)"
     return f"a byte that is not UTF-8 ({error.reason})"
@@ -99,6 +103,8 @@ def check_matrix_market_start(path: Path, *, field: str) -> None:
         head = stream.read(4)
     if head.startswith(codecs.BOM_UTF8):
         received = "a file that starts with a UTF-8 byte order mark (BOM)"
+    elif head.startswith(_UTF32_MARKS):
+        received = "UTF-32 text (the file starts with a UTF-32 byte order mark)"
     elif head.startswith(_UTF16_MARKS):
         received = "UTF-16 text (the file starts with a UTF-16 byte order mark)"
     else:

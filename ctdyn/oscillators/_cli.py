@@ -93,11 +93,18 @@ POLISH_DESCRIPTION = (
     "state so far, which may be a polished one.")
 
 
+def _number_text(value: float) -> str:
+    """Return a cut as printed: an integer without ".0", any other float in full."""
+    if float(value).is_integer() and abs(value) < 2.0**53:
+        return str(int(value))
+    return repr(float(value))
+
+
 def _run_maxcut(args) -> int:
     from ..cli import EXIT_OK, _ProgressBar
     from ..report import check_output_file, write_json
 
-    json_path = check_output_file(args.json, field="--json") if args.json else None
+    json_path = check_output_file(args.json, field="--json") if args.json is not None else None
     path = Path(args.graph)
     graph = read_graph(path, field="GRAPH")
     if graph.m == 0:
@@ -135,13 +142,15 @@ def _run_maxcut(args) -> int:
         write_json(to_json_value(record), json_path)
 
     print(f"{path}: {graph.n} nodes, {graph.m} edge{'' if graph.m == 1 else 's'}")
-    known = "" if best_known is None else f" (best known {best_known:.15g}, gap " \
-        f"{100 * record['gap']:.3f}%)"
-    print(f"cut {result.cut:.15g}{known} in {result.time_s:.2f} s, {result.runs} runs of "
+    known = "" if best_known is None else \
+        f" (best known {_number_text(best_known)}, gap {100 * record['gap']:.3f}%)"
+    runs = f"{result.runs} run{'' if result.runs == 1 else 's'}"
+    print(f"cut {_number_text(result.cut)}{known} in {result.time_s:.2f} s, {runs} of "
           f"{result.replicas} replicas, seed {args.seed}")
     if args.polish:
-        print(f"raw oscillator cut (rounded phases, no local search) {result.raw_cut:.15g}; "
-              f"polished cut (greedy 1-flip, then tabu search) {result.polished_cut:.15g}")
+        print("raw oscillator cut (rounded phases, no local search) "
+              f"{_number_text(result.raw_cut)}; polished cut (greedy 1-flip, then tabu "
+              f"search) {_number_text(result.polished_cut)}")
         print("warm restarts start near the best state so far, polished or not, so the raw "
               "cut is not from the oscillators alone; run without --polish for that")
     print(f"stability of the returned state at the final gains K = {result.coupling:.6g}, "

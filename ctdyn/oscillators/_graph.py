@@ -49,9 +49,11 @@ logger = logging.getLogger(__name__)
 # phases (10**7 nodes with 64 replicas needed 2.4 GB before any edge was read).
 MAX_NODES = MAX_NEURONS
 MAX_EDGES = 10**8
-# Products of two weighted degrees must stay finite in floating point (the
-# solver and the stability threshold square them).
+# Products and ratios of two weighted degrees must stay finite and nonzero in
+# floating point (the solver's gain K = 1/median degree multiplies them, and
+# the stability threshold squares them).
 MAX_WEIGHTED_DEGREE = 1e150
+MIN_WEIGHTED_DEGREE = 1e-150
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ def from_matrix(matrix, *, field: str = "adjacency", name: str = "graph",
         raise InvalidModelError(field, "a symmetric matrix", "an asymmetric matrix",
                                 "Couplings of an undirected graph satisfy a_ij = a_ji.")
     triangle = sps.triu(upper, k=1).tocoo()
-    return _make_graph(shape[0], triangle.row, triangle.col, triangle.data, name, field=field)
+    return _make_graph(shape[0], triangle.row, triangle.col, triangle.data, name, field=field,
+                       first_node=first_node)
 
 
 def _from_networkx(graph, *, field: str, name: str) -> Graph:
@@ -226,7 +229,8 @@ def _from_networkx(graph, *, field: str, name: str) -> Graph:
                        field=field)
 
 
-def _make_graph(n: int, rows, cols, weights, name: str, *, field: str = "weights") -> Graph:
+def _make_graph(n: int, rows, cols, weights, name: str, *, field: str = "weights",
+                first_node: int = 0) -> Graph:
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     weights = np.asarray(weights, dtype=float)
@@ -234,14 +238,19 @@ def _make_graph(n: int, rows, cols, weights, name: str, *, field: str = "weights
         # Sums of |w| in float: an inf sum is above the limit as well.
         with np.errstate(over="ignore"):
             degrees = np.bincount(rows, np.abs(weights), n) + np.bincount(cols, np.abs(weights), n)
+        connected = degrees[degrees > 0]
         largest = float(degrees.max())
-        if not largest <= MAX_WEIGHTED_DEGREE:
-            node = int(np.argmax(degrees))
+        smallest = float(connected.min()) if connected.size else MIN_WEIGHTED_DEGREE
+        if not largest <= MAX_WEIGHTED_DEGREE or smallest < MIN_WEIGHTED_DEGREE:
+            node = int(np.argmax(degrees)) if not largest <= MAX_WEIGHTED_DEGREE \
+                else int(np.flatnonzero(degrees == smallest)[0])
+            value = degrees[node]
             raise InvalidModelError(
-                field, f"weighted degrees sum_j |a_ij| of at most {MAX_WEIGHTED_DEGREE:g}",
-                f"{largest:g} at node {node}",
-                "Divide all weights by a common factor: the cuts scale with it and the best "
-                "cut stays the same.")
+                field, f"weighted degrees sum_j |a_ij| between {MIN_WEIGHTED_DEGREE:g} and "
+                f"{MAX_WEIGHTED_DEGREE:g} (nodes with edges)",
+                f"{value:g} at node {node + first_node}",
+                "Scale all weights by a common factor (the best cut scales with it), or "
+                "drop edges far lighter than the rest.")
     order = np.lexsort((cols, rows))
     return Graph(int(n), rows[order], cols[order], weights[order], name)
 
@@ -351,7 +360,8 @@ def _read_rudy(path: Path, field: str, name: str) -> Graph:
         raise fail(line_number, "each edge listed once", f"edge {rows[position] + 1} "
                    f"{cols[position] + 1} again", "Merge the repeated edges into one line.")
     keep = weights != 0
-    return _make_graph(n, rows[keep], cols[keep], weights[keep], name, field=field)
+    return _make_graph(n, rows[keep], cols[keep], weights[keep], name, field=field,
+                       first_node=1)
 
 
 def _read_mtx(path: Path, field: str, name: str) -> Graph:

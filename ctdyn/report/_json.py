@@ -132,6 +132,20 @@ def check_output_file(path: str | os.PathLike, *, field: str) -> Path:
     """
     path = Path(path)
     if path.is_symlink():
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            mode = None
+        except OSError as error:
+            raise InvalidModelError(field, "a regular file or a new path", str(path),
+                                    f"{path} is a symbolic link that cannot be followed "
+                                    f"({error.strerror}). Write to a regular file.") from error
+        if mode is not None and not stat.S_ISREG(mode):
+            # A link to a pipe, such as /dev/stdout in a pipeline, or to a device.
+            raise InvalidModelError(field, "a regular file or a new path", str(path),
+                                    f"{path} leads to {file_type(mode)}, not a regular file, "
+                                    "and ctdyn writes a new file and renames it over the "
+                                    "target. Write to a regular file instead.")
         path = _through_links(path)
         field = f"{field} (a link to {path})"
     folder = path.parent
