@@ -241,8 +241,8 @@ def test_tabu_search_large_ring():
 @pytest.mark.parametrize("weights", [(1.0, -1.0, 3.0), (0.5, -1.25, 2.75)],
                          ids=["integer_buckets", "fractional_scan"])
 def test_tabu_first_move_is_largest_gain(weights):
-    # Integer weights keep the gains in buckets, other weights scan them; the
-    # first move of both must flip the spin of largest gain s_i (A s)_i.
+    # Integer weights keep the gains in buckets, and other weights scan them.
+    # The first move of both must flip the spin of largest gain s_i (A s)_i.
     graph = random_weighted_graph(40, 0.3, weights, seed=4)
     rng = np.random.default_rng(9)
     starts = rng.choice([-1.0, 1.0], size=(20, graph.n))

@@ -202,7 +202,7 @@ def _unlink(node, bucket, head, after, before):
 @numba.njit(cache=_CACHE, parallel=True)
 def tabu_integer(indptr, indices, weights, spins, fields, cuts, tabu_until, base_tenure,
                  step_start, flips, best_cuts, best_spins, states, limit):
-    r"""The moves of :func:`tabu` for integer weights, with the gains kept in buckets.
+    r"""Make the moves of :func:`tabu` for integer weights, with the gains kept in buckets.
 
     Every gain is an integer in ``[-limit, limit]`` (``limit`` bounds the
     weighted degrees), so the nodes are kept in one doubly linked list per

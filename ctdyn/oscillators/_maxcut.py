@@ -285,11 +285,9 @@ class _Csr:
         search keeps them in buckets. None means that the search scans all
         gains at every move instead.
         """
-        weights = self.weights
         if not self.integer_weights():
             return None
-        degrees = np.add.reduceat(np.abs(weights), self.indptr[:-1][np.diff(self.indptr) > 0])
-        limit = int(degrees.max())
+        limit = int(self.weighted_degrees().max())
         return limit if limit <= _MAX_BUCKET_GAIN else None
 
     def weighted_degrees(self) -> np.ndarray:
